@@ -1,0 +1,144 @@
+"""What the flows hand the UI: a screen id and a small immutable view model per screen.
+
+Core speaks in ids and reason codes; the UI puts them into (translated) words.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from kiosk.core.model import DoorState, ProblemKind, Size
+
+
+class ScreenId(enum.Enum):
+    """Screen ids double as the objectName of each screen widget (the QA handle)."""
+
+    HOME = "home"
+    PICKUP_CODE = "pickup_code"
+    PARCEL_LIST = "parcel_list"
+    DOOR_OPEN = "door_open"
+    REPORT_PROBLEM = "report_problem"
+    THANK_YOU = "thank_you"
+    LOCKED_OUT = "locked_out"
+    MORE_TIME = "more_time"
+    ERROR = "error"
+
+
+class CodeError(enum.Enum):
+    WRONG_CODE = "wrong_code"  # no parcel for this code
+    MALFORMED = "malformed"  # not 6 to 8 digits
+
+
+class ErrorReason(enum.Enum):
+    DOOR_FAULT = "door_fault"  # the door did not open after a retry
+    BUS_DOWN = "bus_down"  # the lock boards do not answer
+
+
+@dataclass(frozen=True)
+class MapCell:
+    """One compartment on the locker map: where it is and what its door is doing."""
+
+    compartment_id: str
+    column: int
+    height_cm: int
+    size: Size
+    door: DoorState
+    highlighted: bool  # a door this user is waiting at
+
+
+@dataclass(frozen=True)
+class ParcelItem:
+    parcel_id: str
+    compartment_id: str
+    size: Size
+    opened: bool  # already opened and closed in this session
+
+
+@dataclass(frozen=True)
+class HomeView:
+    idle_return: bool = False  # came home by inactivity: the UI resets the language
+
+
+@dataclass(frozen=True)
+class PickupCodeView:
+    error: CodeError | None = None
+    failures_in_a_row: int = 0
+    failures_allowed: int = 5
+
+
+@dataclass(frozen=True)
+class ParcelListView:
+    parcels: tuple[ParcelItem, ...]
+
+
+@dataclass(frozen=True)
+class DoorOpenView:
+    compartment_ids: tuple[str, ...]  # the doors opened for this user, in order
+    cells: tuple[MapCell, ...]
+    waiting_for_unlock: bool  # unlock sent, not yet confirmed open
+
+
+@dataclass(frozen=True)
+class ReportProblemView:
+    parcel_ids: tuple[str, ...]
+    choices: tuple[ProblemKind, ...] = tuple(ProblemKind)
+
+
+@dataclass(frozen=True)
+class ThankYouView:
+    parcels_picked_up: int
+    problem_reported: ProblemKind | None = None
+
+
+@dataclass(frozen=True)
+class LockedOutView:
+    seconds_left: int
+
+
+@dataclass(frozen=True)
+class MoreTimeView:
+    seconds_left: int
+    returns_to: ScreenId
+
+
+@dataclass(frozen=True)
+class ErrorView:
+    reason: ErrorReason
+    compartment_id: str | None = None
+    code_still_valid: bool = True
+
+
+ViewModel = (
+    HomeView
+    | PickupCodeView
+    | ParcelListView
+    | DoorOpenView
+    | ReportProblemView
+    | ThankYouView
+    | LockedOutView
+    | MoreTimeView
+    | ErrorView
+)
+
+
+@dataclass(frozen=True)
+class Screen:
+    id: ScreenId
+    view: ViewModel
+
+
+class Intent(enum.Enum):
+    """What the UI can ask of the flows. Arguments travel beside the intent (see KioskController)."""
+
+    START_PICKUP = "start_pickup"
+    START_RETURN = "start_return"  # not part of this slice: the flow answers with home
+    SUBMIT_CODE = "submit_code"  # code: str
+    OPEN_ALL = "open_all"
+    OPEN_PARCEL = "open_parcel"  # parcel_id: str
+    REPORT_PROBLEM = "report_problem"
+    CHOOSE_PROBLEM = "choose_problem"  # kind: ProblemKind
+    DONE = "done"  # finish now (thank you -> home)
+    CANCEL = "cancel"  # back to home from any screen that offers it
+    MORE_TIME = "more_time"  # answer to "Need more time?"
+    ACTIVITY = "activity"  # any touch: restarts the inactivity timer

@@ -1,0 +1,116 @@
+"""The Protocols core needs from the outside world; app.py supplies the implementations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
+
+from kiosk.core.model import (
+    AuditEntry,
+    CompartmentStatus,
+    DoorPurpose,
+    JournalEntry,
+    JournalPhase,
+    LockReading,
+    Parcel,
+    Size,
+)
+
+
+class BusError(Exception):
+    """The lock bus failed: no reply, garbled reply, port gone. The message says which."""
+
+
+class LockBus(Protocol):
+    """The lock boards, seen from core. Locks are numbered from 1 as printed on the board.
+
+    Every method may raise BusError. Implementations run the blocking I/O off the event loop.
+    """
+
+    async def unlock(self, board: int, lock: int) -> None: ...
+
+    async def read_board(self, board: int) -> Mapping[int, LockReading]:
+        """The state of every lock of one board, keyed by lock number."""
+        ...
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Wall time for records and a scheduler for flow timeouts; tests inject a manual one."""
+
+    def now(self) -> float: ...
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle: ...
+
+
+class Store(Protocol):
+    """The locker's own truth. Every method is one SQLite transaction unless it says otherwise."""
+
+    # compartments -------------------------------------------------------------------------
+    def compartments(self) -> Sequence[CompartmentStatus]: ...
+
+    def compartment(self, compartment_id: str) -> CompartmentStatus: ...
+
+    def mark_out_of_order(self, compartment_id: str, reason: str, at: float) -> None:
+        """Also writes the audit entry."""
+        ...
+
+    # parcels and codes --------------------------------------------------------------------
+    def place_parcel(
+        self,
+        parcel_id: str,
+        size: Size,
+        compartment_id: str,
+        recipient: str,
+        code_hash: bytes,
+        at: float,
+    ) -> Parcel:
+        """A parcel deposited into a free compartment with its pickup credential (audited)."""
+        ...
+
+    def parcel(self, parcel_id: str) -> Parcel: ...
+
+    def parcels_for_code_hash(self, code_hash: bytes) -> Sequence[Parcel]:
+        """Parcels in the locker whose pickup credential matches, compared in constant time."""
+        ...
+
+    def free_compartments(self, size: Size | None = None) -> Sequence[CompartmentStatus]: ...
+
+    # the door journal ---------------------------------------------------------------------
+    def journal_intent(
+        self, compartment_id: str, purpose: DoorPurpose, parcel_ids: Iterable[str], at: float
+    ) -> JournalEntry: ...
+
+    def journal_advance(self, entry_id: int, phase: JournalPhase, at: float) -> JournalEntry:
+        """Move an entry to UNLOCK_SENT or OPENED (audited)."""
+        ...
+
+    def journal_fault(self, entry_id: int, reason: str, at: float) -> JournalEntry:
+        """The door never opened: entry FAULT, compartment out of order, audit; one transaction."""
+        ...
+
+    def journal_complete_pickup(self, entry_id: int, at: float) -> JournalEntry:
+        """Door closed after a pickup: parcels PICKED_UP, credentials spent, compartment FREE,
+        entry COMPLETED and the audit entries, all in one transaction."""
+        ...
+
+    def journal_cancel(self, entry_id: int, reason: str, at: float) -> JournalEntry: ...
+
+    def unfinished_journal(self) -> Sequence[JournalEntry]:
+        """Entries in INTENT, UNLOCK_SENT or OPENED, oldest first."""
+        ...
+
+    # audit and settings -------------------------------------------------------------------
+    def audit(self, kind: str, at: float, compartment_id: str | None = None,
+              parcel_id: str | None = None, **details: object) -> None: ...
+
+    def audit_log(self, limit: int | None = None) -> Sequence[AuditEntry]: ...
+
+    def get_state(self, key: str) -> str | None:
+        """Small persistent values (keypad lockout counters) that must survive a restart."""
+        ...
+
+    def set_state(self, key: str, value: str) -> None: ...
