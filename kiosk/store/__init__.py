@@ -1,0 +1,1 @@
+"""The locker's own truth in SQLite."""
