@@ -1,0 +1,526 @@
+"""The kiosk's configuration: one TOML file validated strictly into frozen dataclasses, plus secrets.
+
+Every problem is a ConfigError whose message names the file, the key path and the reason, e.g.
+``kiosk.toml: compartments[3].lock: 17 is out of range 1..16``. Compartments are counted from 0
+in key paths, in the order of their ``[[compartments]]`` tables. Importing this module has no
+side effects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import re
+import secrets as secrets_random
+import stat
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.core.model import Compartment, Size, Timers
+
+SUPPORTED_LANGUAGES = ("en", "de")
+BOARD_RANGE = (0, 15)
+LOCK_RANGE = (1, 16)
+HEIGHT_RANGE_CM = (1, 300)
+COLUMN_RANGE = (1, 64)
+CODE_KEY_BYTES = 32
+
+_COMPARTMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+_PROTOCOL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_TOML_POSITION = re.compile(r"^(?P<reason>.*) \((?P<where>at line (?P<line>\d+), column (?P<column>\d+)|"
+                            r"at end of document)\)$", re.DOTALL)
+
+
+class ConfigError(Exception):
+    """A configuration or secrets file is unusable. `str()` is one line: file, key path, reason."""
+
+    def __init__(self, file: str | Path, key: str, reason: str) -> None:
+        self.file = str(file)
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{self.file}: {key}: {reason}" if key else f"{self.file}: {reason}")
+
+
+@dataclass(frozen=True)
+class LockerConfig:
+    id: str
+    default_language: str  # one of SUPPORTED_LANGUAGES
+    database: Path  # absolute
+    secrets_file: Path  # absolute
+
+
+@dataclass(frozen=True)
+class BusConfig:
+    url: str  # a device path, socket://host:port, rfc2217://host:port or sim://NAME
+    protocol: str  # the lock-board protocol, e.g. "kerong-cu16"
+    hook_closed_bit: int  # the value of a lock's hook bit when its door is closed: 0 or 1
+    timeout_s: float
+    retries: int
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    path: Path  # the TOML file it was read from, absolute
+    locker: LockerConfig
+    bus: BusConfig
+    timers: Timers
+    compartments: tuple[Compartment, ...]
+
+
+@dataclass(frozen=True)
+class Secrets:
+    path: Path
+    code_key: bytes = field(repr=False)  # keys the pickup-code hashes
+
+
+# loading ----------------------------------------------------------------------------------------
+
+def load_config(path: str | Path) -> KioskConfig:
+    """Read and validate a kiosk TOML file. Raises ConfigError on any problem."""
+    label = str(path)
+    file = Path(path).expanduser()
+    text = ""
+    try:
+        text = file.read_bytes().decode("utf-8")
+        document = tomllib.loads(text)
+    except FileNotFoundError:
+        raise ConfigError(label, "", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(label, "", "is a folder, not a file") from None
+    except PermissionError:
+        raise ConfigError(label, "", "permission denied: the kiosk user cannot read it") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(label, "", f"not UTF-8 text (byte {error.start})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(label, *_toml_error_position(str(error), text)) from None
+    except OSError as error:
+        raise ConfigError(label, "", f"cannot read: {error.strerror or error}") from None
+    try:
+        return _parse(document, file.absolute())
+    except _Invalid as invalid:
+        raise ConfigError(label, invalid.key, invalid.reason) from None
+
+
+def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig:
+    """A copy of `config` with some values replaced, validated like the file.
+
+    Keys: a whole section (`locker`, `bus`, `timers`, `compartments`, `path`); one field of a
+    section as `<section>_<field>` (`bus_url="sim://test"`, `timers_inactivity_s=5`,
+    `locker_database=tmp_path / "k.sqlite"`); or the shortcuts `database` and `secrets_file`.
+    Relative paths are taken relative to the config file's folder, like in the file.
+    """
+    label = f"{config.path} (override)"
+    sections: dict[str, Any] = {
+        "locker": config.locker, "bus": config.bus, "timers": config.timers,
+    }
+    top: dict[str, Any] = {"path": config.path, "compartments": config.compartments}
+    try:
+        for name, value in changes.items():
+            if name in ("database", "secrets_file"):
+                name = f"locker_{name}"
+            if name in sections:
+                expected = type(sections[name])
+                if not isinstance(value, expected):
+                    raise _Invalid(name, f"expected a {expected.__name__}, got {_describe(value)}")
+                sections[name] = value
+            elif name in top:
+                top[name] = _override_top(name, value)
+            else:
+                section, _, field_name = name.partition("_")
+                if section not in sections or field_name not in _field_names(sections[section]):
+                    raise _Invalid(name, "unknown override" + _suggestion(name, _override_names(config)))
+                sections[section] = dataclasses.replace(
+                    sections[section],
+                    **{field_name: _override_field(section, field_name, value, Path(top["path"]).parent)})
+        _check_layout_conflicts(top["compartments"])
+    except _Invalid as invalid:
+        raise ConfigError(label, invalid.key, invalid.reason) from None
+    return KioskConfig(Path(top["path"]), sections["locker"], sections["bus"], sections["timers"],
+                       tuple(top["compartments"]))
+
+
+def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
+    """Read the secrets file, or (with `create`) make one with a fresh random code key.
+
+    A new file gets mode 0600, in a folder created with mode 0700 when missing. An existing file
+    that group or others may access is refused: the codes' key must stay private.
+    """
+    label = str(path)
+    file = Path(path).expanduser().absolute()
+    try:
+        status = file.stat()
+    except FileNotFoundError:
+        if not create:
+            raise ConfigError(label, "", "file not found") from None
+        _create_secrets(file, label)
+        status = file.stat()
+    except OSError as error:
+        raise ConfigError(label, "", f"cannot read: {error.strerror or error}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise ConfigError(label, "", "is not a regular file")
+    if status.st_mode & 0o077:
+        mode = stat.S_IMODE(status.st_mode)
+        raise ConfigError(label, "", f"group or others may access it (mode {mode:04o}); "
+                                     f"fix it with: chmod 600 {file}")
+    text = ""
+    try:
+        text = file.read_bytes().decode("utf-8")
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(label, *_toml_error_position(str(error), text)) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(label, "", f"not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise ConfigError(label, "", f"cannot read: {error.strerror or error}") from None
+    try:
+        _reject_unknown(document, "", ("code_key",))
+        hex_key = _text(_require(document, "", "code_key"), "code_key")
+        # Never echo the value: it is the key.
+        if len(hex_key) != 2 * CODE_KEY_BYTES or not re.fullmatch(r"[0-9a-fA-F]*", hex_key):
+            raise _Invalid("code_key", f"expected {2 * CODE_KEY_BYTES} hexadecimal digits "
+                                       f"({CODE_KEY_BYTES} bytes), got {len(hex_key)} characters")
+    except _Invalid as invalid:
+        raise ConfigError(label, invalid.key, invalid.reason) from None
+    return Secrets(file, bytes.fromhex(hex_key))
+
+
+# parsing ------------------------------------------------------------------------------------------
+
+class _Invalid(Exception):
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+_TOP_KEYS = ("locker", "bus", "timers", "compartments")
+_LOCKER_KEYS = ("id", "default_language", "database", "secrets_file")
+_BUS_KEYS = ("url", "protocol", "hook_closed_bit", "timeout_ms", "retries")
+_COMPARTMENT_KEYS = ("id", "size", "board", "lock", "height_cm", "column")
+_TIMER_KEYS = tuple(timer_field.name for timer_field in dataclasses.fields(Timers))
+
+
+def _parse(document: Mapping[str, Any], file: Path) -> KioskConfig:
+    _reject_unknown(document, "", _TOP_KEYS)
+    folder = file.parent
+    locker = _table(_require(document, "", "locker"), "locker")
+    bus = _table(_require(document, "", "bus"), "bus")
+    timers = _table(document.get("timers", {}), "timers")
+    compartments = _require(document, "", "compartments")
+    return KioskConfig(file, _parse_locker(locker, folder), _parse_bus(bus), _parse_timers(timers),
+                       _parse_compartments(compartments))
+
+
+def _parse_locker(table: Mapping[str, Any], folder: Path) -> LockerConfig:
+    _reject_unknown(table, "locker", _LOCKER_KEYS)
+    locker_id = _text(_require(table, "locker", "id"), "locker.id")
+    if not locker_id.strip():
+        raise _Invalid("locker.id", "must not be empty")
+    language = _language(table.get("default_language", "en"), "locker.default_language")
+    database = _path(_require(table, "locker", "database"), "locker.database", folder)
+    secrets_file = _path(_require(table, "locker", "secrets_file"), "locker.secrets_file", folder)
+    return LockerConfig(locker_id, language, database, secrets_file)
+
+
+def _parse_bus(table: Mapping[str, Any]) -> BusConfig:
+    _reject_unknown(table, "bus", _BUS_KEYS)
+    url = _url(_require(table, "bus", "url"), "bus.url")
+    protocol = _protocol(_require(table, "bus", "protocol"), "bus.protocol")
+    hook_closed_bit = _in_range(_integer(_require(table, "bus", "hook_closed_bit"), "bus.hook_closed_bit"),
+                                "bus.hook_closed_bit", 0, 1)
+    timeout_ms = _at_least(_integer(table.get("timeout_ms", 150), "bus.timeout_ms"), "bus.timeout_ms", 1)
+    retries = _at_least(_integer(table.get("retries", 2), "bus.retries"), "bus.retries", 0)
+    return BusConfig(url, protocol, hook_closed_bit, timeout_ms / 1000, retries)
+
+
+def _parse_timers(table: Mapping[str, Any]) -> Timers:
+    _reject_unknown(table, "timers", _TIMER_KEYS)
+    values: dict[str, Any] = {name: _timer_value(name, value) for name, value in table.items()}
+    return Timers(**values)
+
+
+def _parse_compartments(value: object) -> tuple[Compartment, ...]:
+    if not isinstance(value, list):
+        raise _Invalid("compartments", f"expected [[compartments]] tables, got {_describe(value)}")
+    if not value:
+        raise _Invalid("compartments", "no compartments: at least one is required")
+    compartments = tuple(_parse_compartment(_table(item, f"compartments[{index}]"), f"compartments[{index}]")
+                         for index, item in enumerate(value))
+    _check_layout_conflicts(compartments)
+    return compartments
+
+
+def _parse_compartment(table: Mapping[str, Any], where: str) -> Compartment:
+    _reject_unknown(table, where, _COMPARTMENT_KEYS)
+    compartment_id = _text(_require(table, where, "id"), f"{where}.id")
+    if not _COMPARTMENT_ID.match(compartment_id):
+        raise _Invalid(f"{where}.id", f"{compartment_id!r} is not a compartment id: use 1 to 16 letters, "
+                                      "digits, '-' or '_'")
+    size = _size(_require(table, where, "size"), f"{where}.size")
+    board = _in_range(_integer(_require(table, where, "board"), f"{where}.board"), f"{where}.board",
+                      *BOARD_RANGE)
+    lock = _in_range(_integer(_require(table, where, "lock"), f"{where}.lock"), f"{where}.lock", *LOCK_RANGE)
+    height = _in_range(_integer(_require(table, where, "height_cm"), f"{where}.height_cm"),
+                       f"{where}.height_cm", *HEIGHT_RANGE_CM)
+    column = _in_range(_integer(_require(table, where, "column"), f"{where}.column"), f"{where}.column",
+                       *COLUMN_RANGE)
+    return Compartment(compartment_id, size, board, lock, height, column)
+
+
+def _check_layout_conflicts(compartments: Sequence[Compartment]) -> None:
+    first_with_id: dict[str, int] = {}
+    first_on_lock: dict[tuple[int, int], int] = {}
+    for index, compartment in enumerate(compartments):
+        where = f"compartments[{index}]"
+        if not isinstance(compartment, Compartment):
+            raise _Invalid(where, f"expected a Compartment, got {_describe(compartment)}")
+        earlier = first_with_id.setdefault(compartment.id, index)
+        if earlier != index:
+            raise _Invalid(f"{where}.id", f"duplicate compartment id {compartment.id!r} "
+                                          f"(also compartments[{earlier}])")
+        place = (compartment.board, compartment.lock)
+        earlier = first_on_lock.setdefault(place, index)
+        if earlier != index:
+            other = compartments[earlier].id
+            raise _Invalid(f"{where}.lock", f"board {compartment.board} lock {compartment.lock} is already "
+                                            f"used by compartments[{earlier}] ({other})")
+    if not compartments:
+        raise _Invalid("compartments", "no compartments: at least one is required")
+
+
+# values -------------------------------------------------------------------------------------------
+
+def _require(table: Mapping[str, Any], where: str, key: str) -> Any:
+    if key not in table:
+        raise _Invalid(_join(where, key), "missing required key")
+    return table[key]
+
+
+def _reject_unknown(table: Mapping[str, Any], where: str, known: Iterable[str]) -> None:
+    known = tuple(known)
+    for key in table:
+        if key not in known:
+            raise _Invalid(_join(where, key), "unknown key" + _suggestion(key, known))
+
+
+def _suggestion(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else f" (expected one of: {', '.join(known)})"
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _table(value: object, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise _Invalid(key, f"expected a table, got {_describe(value)}")
+    return value
+
+
+def _text(value: object, key: str) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(key, f"expected text in quotes, got {_describe(value)}")
+    return value
+
+
+def _integer(value: object, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(key, f"expected a whole number, got {_describe(value)}")
+    return value
+
+
+def _number(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Invalid(key, f"expected a number, got {_describe(value)}")
+    if not math.isfinite(value):
+        raise _Invalid(key, f"expected a finite number, got {value}")
+    return float(value)
+
+
+def _in_range(value: int, key: str, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise _Invalid(key, f"{value} is out of range {low}..{high}")
+    return value
+
+
+def _at_least(value: int, key: str, low: int) -> int:
+    if value < low:
+        raise _Invalid(key, f"{value} is out of range: must be {low} or more")
+    return value
+
+
+def _language(value: object, key: str) -> str:
+    language = _text(value, key)
+    if language not in SUPPORTED_LANGUAGES:
+        raise _Invalid(key, f"unknown language {language!r} (supported: {', '.join(SUPPORTED_LANGUAGES)})")
+    return language
+
+
+def _size(value: object, key: str) -> Size:
+    text = _text(value, key)
+    try:
+        return Size(text)
+    except ValueError:
+        sizes = ", ".join(size.value for size in Size)
+        raise _Invalid(key, f"unknown size {text!r} (one of: {sizes})") from None
+
+
+def _url(value: object, key: str) -> str:
+    url = _text(value, key)
+    if not url or url != url.strip() or any(character.isspace() for character in url):
+        raise _Invalid(key, f"{url!r} is not a transport URL: expected a device path, socket://host:port, "
+                            "rfc2217://host:port or sim://NAME")
+    return url
+
+
+def _protocol(value: object, key: str) -> str:
+    protocol = _text(value, key)
+    if not _PROTOCOL_NAME.match(protocol):
+        raise _Invalid(key, f"{protocol!r} is not a protocol name such as \"kerong-cu16\"")
+    return protocol
+
+
+def _path(value: object, key: str, folder: Path) -> Path:
+    if isinstance(value, Path):
+        value = str(value)
+    text = _text(value, key)
+    if not text.strip():
+        raise _Invalid(key, "must not be empty")
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = folder / path
+    return Path(os.path.normpath(path))
+
+
+def _timer_value(name: str, value: object) -> float | int:
+    key = f"timers.{name}"
+    default = getattr(Timers(), name)
+    if isinstance(default, int):
+        return _at_least(_integer(value, key), key, 1)
+    number = _number(value, key)
+    if number <= 0:
+        raise _Invalid(key, f"{value} is out of range: must be greater than 0")
+    return number
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, int):
+        return f"{value} (a whole number)"
+    if isinstance(value, float):
+        return f"{value} (a number)"
+    if isinstance(value, str):
+        return f'"{value}" (text)'
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+def _toml_error_position(message: str, text: str) -> tuple[str, str]:
+    """tomllib (3.11) puts the position only into its message: '<reason> (at line 3, column 7)'."""
+    match = _TOML_POSITION.match(message)
+    if match is None:
+        return "", f"invalid TOML: {message}"
+    if match.group("line"):
+        return f"line {match.group('line')}", f"invalid TOML: {match.group('reason')}"
+    last_line = max(1, len(text.splitlines()))
+    return f"line {last_line} (end of file)", f"invalid TOML: {match.group('reason')}"
+
+
+# overrides ----------------------------------------------------------------------------------------
+
+def _field_names(section: object) -> tuple[str, ...]:
+    return tuple(section_field.name for section_field in dataclasses.fields(section))  # type: ignore[arg-type]
+
+
+def _override_names(config: KioskConfig) -> list[str]:
+    names = ["locker", "bus", "timers", "compartments", "path", "database", "secrets_file"]
+    for section in ("locker", "bus", "timers"):
+        names += [f"{section}_{name}" for name in _field_names(getattr(config, section))]
+    return names
+
+
+def _override_top(name: str, value: object) -> object:
+    if name == "path":
+        if not isinstance(value, str | Path):
+            raise _Invalid(name, f"expected a path, got {_describe(value)}")
+        return Path(value).expanduser().absolute()
+    if not isinstance(value, list | tuple):
+        raise _Invalid(name, f"expected a sequence of Compartment, got {_describe(value)}")
+    return tuple(value)
+
+
+def _override_field(section: str, name: str, value: object, folder: Path) -> object:
+    key = f"{section}.{name}"
+    if section == "timers":
+        return _timer_value(name, value)
+    if section == "locker":
+        if name in ("database", "secrets_file"):
+            return _path(value, key, folder)
+        if name == "default_language":
+            return _language(value, key)
+        text = _text(value, key)
+        if not text.strip():
+            raise _Invalid(key, "must not be empty")
+        return text
+    if name == "url":
+        return _url(value, key)
+    if name == "protocol":
+        return _protocol(value, key)
+    if name == "hook_closed_bit":
+        return _in_range(_integer(value, key), key, 0, 1)
+    if name == "retries":
+        return _at_least(_integer(value, key), key, 0)
+    timeout = _number(value, key)
+    if timeout <= 0:
+        raise _Invalid(key, f"{value} is out of range: must be greater than 0")
+    return timeout
+
+
+# secrets ------------------------------------------------------------------------------------------
+
+def _create_secrets(file: Path, label: str) -> None:
+    """Write a new secrets file atomically and never over an existing one (another process may race)."""
+    folder = file.parent
+    try:
+        if not folder.exists():
+            folder.mkdir(parents=True, mode=0o700)
+            os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+        text = ("# Locker Kiosk secrets. Keep this file private (chmod 600); losing it invalidates\n"
+                "# every pickup code stored in the database.\n"
+                f'code_key = "{secrets_random.token_hex(CODE_KEY_BYTES)}"\n')
+        temporary = folder / f".{file.name}.{os.getpid()}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            try:
+                os.fchmod(descriptor, 0o600)
+                os.write(descriptor, text.encode("ascii"))
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            try:
+                os.link(temporary, file)  # fails if the file appeared meanwhile: keep the first one
+            except FileExistsError:
+                pass
+            except OSError:
+                # A filesystem without hard links (FAT): rename, unless another process won meanwhile.
+                if not file.exists():
+                    os.replace(temporary, file)
+        finally:
+            temporary.unlink(missing_ok=True)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as error:
+        raise ConfigError(label, "", f"cannot create the secrets file: {error.strerror or error}") from None

@@ -1,0 +1,663 @@
+"""The locker's own truth in one SQLite file: kiosk.core.ports.Store over stdlib sqlite3.
+
+Durability: WAL journal with synchronous=FULL, so a committed door-journal step survives a power
+cut. Every public method is one transaction: it commits completely or, raising StoreError, not at
+all. The store is meant to be used from the event-loop thread only; the connection is opened with
+check_same_thread=False and every call holds a lock, so a stray call from another thread is
+serialised rather than corrupting anything, but it would still block that thread on disk I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kiosk.core.model import (
+    AuditEntry,
+    Compartment,
+    CompartmentState,
+    CompartmentStatus,
+    DoorPurpose,
+    JournalEntry,
+    JournalPhase,
+    Parcel,
+    ParcelState,
+    Size,
+)
+from kiosk.store.errors import StoreError
+from kiosk.store.schema import Migration, bundled_migrations, migrate, schema_version
+
+log = logging.getLogger(__name__)
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+BUSY_TIMEOUT_MS = 2000
+
+UNFINISHED_PHASES = (JournalPhase.INTENT, JournalPhase.UNLOCK_SENT, JournalPhase.OPENED)
+_UNFINISHED_SQL = "('intent', 'unlock_sent', 'opened')"
+
+# Which phase may follow which in journal_advance. UNLOCK_SENT may repeat: that is the retry.
+_ADVANCES: dict[JournalPhase, frozenset[JournalPhase]] = {
+    JournalPhase.INTENT: frozenset({JournalPhase.UNLOCK_SENT, JournalPhase.OPENED}),
+    JournalPhase.UNLOCK_SENT: frozenset({JournalPhase.UNLOCK_SENT, JournalPhase.OPENED}),
+    JournalPhase.OPENED: frozenset(),
+}
+_ADVANCE_AUDIT_KIND = {JournalPhase.UNLOCK_SENT: "door_unlock_sent", JournalPhase.OPENED: "door_opened"}
+
+_COMPARTMENT_COLUMNS = 'id, size, board, lock, height_cm, "column", state, out_of_order_reason'
+_PARCEL_COLUMNS = "id, size, state, compartment_id, recipient, created_at, picked_up_at"
+_JOURNAL_COLUMNS = "id, compartment_id, purpose, parcel_ids, phase, created_at, updated_at"
+
+
+class SqliteStore:
+    """kiosk.core.ports.Store in SQLite. Create it with `SqliteStore.open(path, layout)`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        """Internal: use `SqliteStore.open`, which migrates the schema and syncs the layout."""
+        self._connection: sqlite3.Connection | None = connection
+        self._path = path
+        self._lock = threading.RLock()
+
+    # life cycle ---------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        layout: Sequence[Compartment],
+        *,
+        migrations: Sequence[Migration] | None = None,
+    ) -> SqliteStore:
+        """Open (creating it and its folder if needed) the database, migrate it, sync the layout.
+
+        `migrations` defaults to the bundled ones; tests pass their own.
+        """
+        database = Path(path).expanduser()
+        _check_layout(layout)
+        try:
+            database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"{database}: cannot create the folder: {error.strerror or error}") from error
+        try:
+            connection = sqlite3.connect(
+                str(database), isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+        except sqlite3.Error as error:
+            raise StoreError(f"{database}: cannot open the database: {error}") from error
+        connection.row_factory = sqlite3.Row
+        store = cls(connection, database)
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            connection.execute("PRAGMA foreign_keys = ON")
+            journal_mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(journal_mode).lower() != "wal":
+                # Still durable with synchronous=FULL, only slower; e.g. a filesystem without shared memory.
+                log.warning("%s: SQLite refused WAL mode, running in %s mode", database, journal_mode)
+            connection.execute("PRAGMA synchronous = FULL")
+            migrate(connection, bundled_migrations() if migrations is None else migrations, str(database))
+            store._sync_layout(layout)
+        except sqlite3.Error as error:
+            connection.close()
+            raise StoreError(f"{database}: cannot open the database: {error}") from error
+        except BaseException:
+            connection.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Close the connection; idempotent. Any later call raises StoreError."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        with self._read("read the schema version") as connection:
+            return schema_version(connection)
+
+    # compartments -------------------------------------------------------------------------
+    def compartments(self) -> Sequence[CompartmentStatus]:
+        """Every compartment, in layout order."""
+        with self._read("list compartments") as connection:
+            rows = connection.execute(
+                f"SELECT {_COMPARTMENT_COLUMNS} FROM compartments ORDER BY position").fetchall()
+        return [_compartment_status(row) for row in rows]
+
+    def compartment(self, compartment_id: str) -> CompartmentStatus:
+        with self._read("read a compartment") as connection:
+            return _compartment_status(_compartment_row(connection, compartment_id))
+
+    def mark_out_of_order(self, compartment_id: str, reason: str, at: float) -> None:
+        """Also writes the audit entry. A parcel inside stays recorded there, in the locker."""
+        reason = _required_text(reason, "out-of-order reason")
+        with self._write("mark a compartment out of order") as connection:
+            _compartment_row(connection, compartment_id)
+            self._set_out_of_order(connection, compartment_id, reason, at, journal_id=None)
+
+    def return_to_service(self, compartment_id: str, at: float) -> CompartmentStatus:
+        """Undo mark_out_of_order (not part of the core Store protocol): the compartment is FREE,
+        or OCCUPIED when a parcel is still inside. Audited as "compartment_in_service"."""
+        with self._write("return a compartment to service") as connection:
+            row = _compartment_row(connection, compartment_id)
+            if row["state"] != CompartmentState.OUT_OF_ORDER.value:
+                raise StoreError(f"compartment {compartment_id} is not out of order")
+            holding = _parcel_in(connection, compartment_id)
+            state = CompartmentState.OCCUPIED if holding else CompartmentState.FREE
+            connection.execute(
+                "UPDATE compartments SET state = ?, out_of_order_reason = NULL WHERE id = ?",
+                (state.value, compartment_id))
+            _insert_audit(connection, "compartment_in_service", at, compartment_id, None,
+                          {"previous_reason": row["out_of_order_reason"], "state": state.value})
+            return _compartment_status(_compartment_row(connection, compartment_id))
+
+    # parcels and codes --------------------------------------------------------------------
+    def place_parcel(
+        self,
+        parcel_id: str,
+        size: Size,
+        compartment_id: str,
+        recipient: str,
+        code_hash: bytes,
+        at: float,
+    ) -> Parcel:
+        """A parcel deposited into a free compartment with its pickup credential (audited).
+
+        The compartment must be FREE and at least as big as the parcel. A parcel id already known
+        as EXPECTED becomes IN_LOCKER; any other known parcel id is refused.
+        """
+        parcel_id = _required_text(parcel_id, "parcel id")
+        size = _member(Size, size, "size")
+        if not isinstance(recipient, str):
+            raise StoreError(f"recipient must be text, not {recipient!r}")
+        _check_code_hash(code_hash)
+        with self._write("place a parcel") as connection:
+            compartment = _compartment_status(_compartment_row(connection, compartment_id))
+            if compartment.state is CompartmentState.OUT_OF_ORDER:
+                raise StoreError(f"compartment {compartment_id} is out of order "
+                                 f"({compartment.out_of_order_reason})")
+            if compartment.state is CompartmentState.OCCUPIED:
+                holder = _parcel_in(connection, compartment_id)
+                raise StoreError(f"compartment {compartment_id} already holds parcel {holder}")
+            if compartment.compartment.size < size:
+                raise StoreError(f"parcel {parcel_id} of size {size.value} does not fit compartment "
+                                 f"{compartment_id} of size {compartment.compartment.size.value}")
+            existing = connection.execute("SELECT state FROM parcels WHERE id = ?", (parcel_id,)).fetchone()
+            if existing is None:
+                connection.execute(
+                    "INSERT INTO parcels (id, size, state, compartment_id, recipient, created_at) "
+                    "VALUES (?, ?, 'in_locker', ?, ?, ?)",
+                    (parcel_id, size.value, compartment_id, recipient, at))
+            elif existing["state"] == ParcelState.EXPECTED.value:
+                connection.execute(
+                    "UPDATE parcels SET size = ?, state = 'in_locker', compartment_id = ?, recipient = ? "
+                    "WHERE id = ?", (size.value, compartment_id, recipient, parcel_id))
+            else:
+                raise StoreError(f"parcel {parcel_id} is already known ({existing['state']})")
+            connection.execute(
+                "INSERT OR REPLACE INTO pickup_credentials (parcel_id, code_hash, created_at, spent_at) "
+                "VALUES (?, ?, ?, NULL)", (parcel_id, bytes(code_hash), at))
+            connection.execute("UPDATE compartments SET state = 'occupied' WHERE id = ?", (compartment_id,))
+            _insert_audit(connection, "parcel_placed", at, compartment_id, parcel_id,
+                          {"size": size.value})
+            return _parcel(_parcel_row(connection, parcel_id))
+
+    def parcel(self, parcel_id: str) -> Parcel:
+        with self._read("read a parcel") as connection:
+            return _parcel(_parcel_row(connection, parcel_id))
+
+    def parcels_for_code_hash(self, code_hash: bytes) -> Sequence[Parcel]:
+        """Parcels IN_LOCKER whose live credential matches, compared in constant time."""
+        _check_code_hash(code_hash)
+        wanted = bytes(code_hash)
+        with self._read("look up a pickup code") as connection:
+            rows = connection.execute(
+                f"SELECT {', '.join('p.' + column for column in _PARCEL_COLUMNS.split(', '))}, "
+                "c.code_hash FROM pickup_credentials AS c JOIN parcels AS p ON p.id = c.parcel_id "
+                "WHERE c.code_hash = ? AND c.spent_at IS NULL AND p.state = 'in_locker' "
+                "ORDER BY p.created_at, p.id", (wanted,)).fetchall()
+        return [_parcel(row) for row in rows if hmac.compare_digest(bytes(row["code_hash"]), wanted)]
+
+    def free_compartments(self, size: Size | None = None) -> Sequence[CompartmentStatus]:
+        """FREE compartments (of exactly `size` when given), in layout order."""
+        with self._read("list free compartments") as connection:
+            if size is None:
+                rows = connection.execute(
+                    f"SELECT {_COMPARTMENT_COLUMNS} FROM compartments WHERE state = 'free' "
+                    "ORDER BY position").fetchall()
+            else:
+                rows = connection.execute(
+                    f"SELECT {_COMPARTMENT_COLUMNS} FROM compartments WHERE state = 'free' AND size = ? "
+                    "ORDER BY position", (_member(Size, size, "size").value,)).fetchall()
+        return [_compartment_status(row) for row in rows]
+
+    # the door journal ---------------------------------------------------------------------
+    def journal_intent(
+        self, compartment_id: str, purpose: DoorPurpose, parcel_ids: Iterable[str], at: float
+    ) -> JournalEntry:
+        """Record the intent to open a door, before anything is sent to the board (audited).
+
+        Refused while another entry for the same compartment is unfinished. For PICKUP, every
+        parcel must be IN_LOCKER in that compartment.
+        """
+        purpose = _member(DoorPurpose, purpose, "door purpose")
+        if isinstance(parcel_ids, str):
+            raise StoreError("parcel_ids must be a collection of parcel ids, not one string")
+        parcels = tuple(parcel_ids)
+        if len(set(parcels)) != len(parcels):
+            raise StoreError(f"parcel ids repeat: {', '.join(parcels)}")
+        with self._write("write a door intent") as connection:
+            _compartment_row(connection, compartment_id)
+            busy = connection.execute(
+                f"SELECT id, phase FROM door_journal WHERE compartment_id = ? AND phase IN {_UNFINISHED_SQL}",
+                (compartment_id,)).fetchone()
+            if busy is not None:
+                raise StoreError(f"compartment {compartment_id} already has an unfinished door transaction "
+                                 f"(journal entry {busy['id']}, {busy['phase']})")
+            if purpose is DoorPurpose.PICKUP:
+                if not parcels:
+                    raise StoreError("a pickup needs at least one parcel")
+                for parcel_id in parcels:
+                    _require_in_compartment(connection, parcel_id, compartment_id)
+            cursor = connection.execute(
+                "INSERT INTO door_journal (compartment_id, purpose, parcel_ids, phase, created_at, "
+                "updated_at) VALUES (?, ?, ?, 'intent', ?, ?)",
+                (compartment_id, purpose.value, json.dumps(list(parcels)), at, at))
+            entry_id = _last_row_id(cursor)
+            _insert_audit(connection, "door_intent", at, compartment_id, _single(parcels),
+                          {"journal_id": entry_id, "purpose": purpose.value, "parcel_ids": list(parcels)})
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def journal_advance(self, entry_id: int, phase: JournalPhase, at: float) -> JournalEntry:
+        """Move an entry to UNLOCK_SENT or OPENED (audited). UNLOCK_SENT again records a retry."""
+        phase = _member(JournalPhase, phase, "journal phase")
+        if phase not in _ADVANCE_AUDIT_KIND:
+            raise StoreError(f"journal_advance moves only to unlock_sent or opened, not {phase.value}")
+        with self._write("advance a door journal entry") as connection:
+            row = _journal_row(connection, entry_id)
+            current = JournalPhase(row["phase"])
+            if phase not in _ADVANCES.get(current, frozenset()):
+                raise StoreError(
+                    f"journal entry {entry_id} cannot move from {current.value} to {phase.value}")
+            attempts = row["unlock_attempts"] + (1 if phase is JournalPhase.UNLOCK_SENT else 0)
+            connection.execute(
+                "UPDATE door_journal SET phase = ?, unlock_attempts = ?, updated_at = ? WHERE id = ?",
+                (phase.value, attempts, at, entry_id))
+            details: dict[str, object] = {"journal_id": entry_id, "purpose": row["purpose"]}
+            if phase is JournalPhase.UNLOCK_SENT:
+                details["attempt"] = attempts
+            parcels = _json_ids(row["parcel_ids"])
+            _insert_audit(connection, _ADVANCE_AUDIT_KIND[phase], at, row["compartment_id"],
+                          _single(parcels), details)
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def journal_fault(self, entry_id: int, reason: str, at: float) -> JournalEntry:
+        """The door never opened: entry FAULT, compartment out of order, audit; one transaction.
+
+        Only an entry that never saw its door open (INTENT or UNLOCK_SENT) can fault.
+        """
+        reason = _required_text(reason, "fault reason")
+        with self._write("record a door fault") as connection:
+            row = _journal_row(connection, entry_id)
+            current = JournalPhase(row["phase"])
+            if current not in (JournalPhase.INTENT, JournalPhase.UNLOCK_SENT):
+                raise StoreError(f"journal entry {entry_id} is {current.value}: only a door that never "
+                                 "opened can fault")
+            connection.execute(
+                "UPDATE door_journal SET phase = 'fault', reason = ?, updated_at = ? WHERE id = ?",
+                (reason, at, entry_id))
+            parcels = _json_ids(row["parcel_ids"])
+            _insert_audit(connection, "door_fault", at, row["compartment_id"], _single(parcels),
+                          {"journal_id": entry_id, "reason": reason, "purpose": row["purpose"],
+                           "unlock_attempts": row["unlock_attempts"]})
+            self._set_out_of_order(connection, row["compartment_id"], reason, at, journal_id=entry_id)
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def journal_complete_pickup(self, entry_id: int, at: float) -> JournalEntry:
+        """Door closed after a pickup: parcels PICKED_UP, credentials spent, compartment FREE,
+        entry COMPLETED and the audit entries, all in one transaction.
+
+        The entry must be a PICKUP in UNLOCK_SENT or OPENED; completing it twice raises. A
+        compartment that is out of order stays out of order (only emptied).
+        """
+        with self._write("complete a pickup") as connection:
+            row = _journal_row(connection, entry_id)
+            current = JournalPhase(row["phase"])
+            if row["purpose"] != DoorPurpose.PICKUP.value:
+                raise StoreError(f"journal entry {entry_id} is a {row['purpose']}, not a pickup")
+            if current not in (JournalPhase.UNLOCK_SENT, JournalPhase.OPENED):
+                raise StoreError(f"journal entry {entry_id} is {current.value}: only an entry whose unlock "
+                                 "was sent can complete a pickup")
+            compartment_id: str = row["compartment_id"]
+            parcels = _json_ids(row["parcel_ids"])
+            for parcel_id in parcels:
+                _require_in_compartment(connection, parcel_id, compartment_id)
+                connection.execute(
+                    "UPDATE parcels SET state = 'picked_up', picked_up_at = ? WHERE id = ?", (at, parcel_id))
+                connection.execute(
+                    "UPDATE pickup_credentials SET spent_at = ? WHERE parcel_id = ? AND spent_at IS NULL",
+                    (at, parcel_id))
+                _insert_audit(connection, "parcel_picked_up", at, compartment_id, parcel_id,
+                              {"journal_id": entry_id})
+            connection.execute(
+                "UPDATE compartments SET state = 'free' WHERE id = ? AND state = 'occupied'",
+                (compartment_id,))
+            connection.execute(
+                "UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?", (at, entry_id))
+            _insert_audit(connection, "door_closed", at, compartment_id, _single(parcels),
+                          {"journal_id": entry_id, "purpose": row["purpose"]})
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def journal_cancel(self, entry_id: int, reason: str, at: float) -> JournalEntry:
+        """Close an unfinished entry without touching parcels or compartments (audited)."""
+        reason = _required_text(reason, "cancel reason")
+        with self._write("cancel a door journal entry") as connection:
+            row = _journal_row(connection, entry_id)
+            current = JournalPhase(row["phase"])
+            if current not in UNFINISHED_PHASES:
+                raise StoreError(f"journal entry {entry_id} is already {current.value}")
+            connection.execute(
+                "UPDATE door_journal SET phase = 'cancelled', reason = ?, updated_at = ? WHERE id = ?",
+                (reason, at, entry_id))
+            parcels = _json_ids(row["parcel_ids"])
+            _insert_audit(connection, "journal_cancelled", at, row["compartment_id"], _single(parcels),
+                          {"journal_id": entry_id, "reason": reason, "phase": current.value,
+                           "purpose": row["purpose"]})
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def journal_entry(self, entry_id: int) -> JournalEntry:
+        """One entry, whatever its phase (not part of the core Store protocol)."""
+        with self._read("read a door journal entry") as connection:
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def unfinished_journal(self) -> Sequence[JournalEntry]:
+        """Entries in INTENT, UNLOCK_SENT or OPENED, oldest first."""
+        with self._read("list unfinished door transactions") as connection:
+            rows = connection.execute(
+                f"SELECT {_JOURNAL_COLUMNS} FROM door_journal WHERE phase IN {_UNFINISHED_SQL} "
+                "ORDER BY created_at, id").fetchall()
+        return [_journal_entry(row) for row in rows]
+
+    # audit and settings -------------------------------------------------------------------
+    def audit(self, kind: str, at: float, compartment_id: str | None = None,
+              parcel_id: str | None = None, **details: object) -> None:
+        """Append one entry; details are stored as JSON (enums as their value, the rest as text)."""
+        kind = _required_text(kind, "audit kind")
+        with self._write("write an audit entry") as connection:
+            _insert_audit(connection, kind, at, compartment_id, parcel_id, details)
+
+    def audit_log(self, limit: int | None = None) -> Sequence[AuditEntry]:
+        """The newest entries first."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise StoreError(f"audit_log limit must be a whole number >= 0, not {limit!r}")
+        with self._read("read the audit log") as connection:
+            rows = connection.execute(
+                "SELECT id, at, kind, compartment_id, parcel_id, details FROM audit ORDER BY id DESC LIMIT ?",
+                (-1 if limit is None else limit,)).fetchall()
+        return [AuditEntry(row["id"], row["at"], row["kind"], row["compartment_id"], row["parcel_id"],
+                           json.loads(row["details"])) for row in rows]
+
+    def get_state(self, key: str) -> str | None:
+        """Small persistent values (keypad lockout counters) that must survive a restart."""
+        with self._read("read a state value") as connection:
+            row = connection.execute("SELECT value FROM kv_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_state(self, key: str, value: str) -> None:
+        key = _required_text(key, "state key")
+        if not isinstance(value, str):
+            raise StoreError(f"state value for {key!r} must be text, not {type(value).__name__}")
+        with self._write("write a state value") as connection:
+            connection.execute(
+                "INSERT INTO kv_state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # internals ----------------------------------------------------------------------------
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE takes the write lock up front, so no read inside
+        can be invalidated by another writer before the commit."""
+        with self._transaction(action, "BEGIN IMMEDIATE") as connection:
+            yield connection
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One read transaction: several SELECTs see one snapshot."""
+        with self._transaction(action, "BEGIN") as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self, action: str, begin: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                raise StoreError(f"cannot {action}: the store is closed")
+            try:
+                connection.execute(begin)
+            except sqlite3.Error as error:
+                raise StoreError(f"cannot {action}: {error}") from error
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException as error:
+                _rollback(connection)
+                if isinstance(error, sqlite3.Error):
+                    raise StoreError(f"cannot {action}: {error}") from error
+                raise
+
+    def _set_out_of_order(self, connection: sqlite3.Connection, compartment_id: str, reason: str,
+                          at: float, journal_id: int | None) -> None:
+        connection.execute(
+            "UPDATE compartments SET state = 'out_of_order', out_of_order_reason = ? WHERE id = ?",
+            (reason, compartment_id))
+        details: dict[str, object] = {"reason": reason}
+        if journal_id is not None:
+            details["journal_id"] = journal_id
+        holder = _parcel_in(connection, compartment_id)
+        if holder is not None:
+            details["parcel_inside"] = holder
+        _insert_audit(connection, "compartment_out_of_order", at, compartment_id, None, details)
+
+    def _sync_layout(self, layout: Sequence[Compartment]) -> None:
+        """Make the compartments table match the configured layout, in one transaction."""
+        with self._write("sync the compartment layout") as connection:
+            known = {row["id"]: row for row in connection.execute(
+                f"SELECT {_COMPARTMENT_COLUMNS}, position FROM compartments").fetchall()}
+            wanted = {compartment.id for compartment in layout}
+            removed = sorted(set(known) - wanted)
+            for compartment_id in removed:
+                holder = _parcel_in(connection, compartment_id)
+                if holder is not None:
+                    raise StoreError(
+                        f"compartment {compartment_id} holds parcel {holder} but is missing from the "
+                        "configured layout: put it back into the configuration, or remove the parcel first")
+                busy = connection.execute(
+                    f"SELECT id FROM door_journal WHERE compartment_id = ? AND phase IN {_UNFINISHED_SQL}",
+                    (compartment_id,)).fetchone()
+                if busy is not None:
+                    raise StoreError(
+                        f"compartment {compartment_id} has an unfinished door transaction (journal entry "
+                        f"{busy['id']}) but is missing from the configured layout: put it back into the "
+                        "configuration until the kiosk has reconciled it")
+                connection.execute("DELETE FROM compartments WHERE id = ?", (compartment_id,))
+            added: list[str] = []
+            changed: list[str] = []
+            for position, compartment in enumerate(layout):
+                values = (compartment.size.value, compartment.board, compartment.lock,
+                          compartment.height_cm, compartment.column)
+                row = known.get(compartment.id)
+                if row is None:
+                    connection.execute(
+                        'INSERT INTO compartments (id, position, size, board, lock, height_cm, "column") '
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)", (compartment.id, position, *values))
+                    added.append(compartment.id)
+                    continue
+                if (row["size"], row["board"], row["lock"], row["height_cm"], row["column"]) != values:
+                    changed.append(compartment.id)
+                if row["position"] != position or compartment.id in changed:
+                    connection.execute(
+                        'UPDATE compartments SET position = ?, size = ?, board = ?, lock = ?, height_cm = ?, '
+                        '"column" = ? WHERE id = ?', (position, *values, compartment.id))
+            if added or removed or changed:
+                _insert_audit(connection, "layout_changed", time.time(), None, None,
+                              {"added": added, "removed": removed, "changed": changed})
+
+
+# row helpers --------------------------------------------------------------------------------
+def _rollback(connection: sqlite3.Connection) -> None:
+    try:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass  # SQLite rolls back itself when it cannot (I/O error, closed connection)
+
+
+def _check_layout(layout: Sequence[Compartment]) -> None:
+    seen_ids: set[str] = set()
+    seen_locks: dict[tuple[int, int], str] = {}
+    for compartment in layout:
+        if not isinstance(compartment, Compartment):
+            raise StoreError(f"layout entries must be Compartment, not {type(compartment).__name__}")
+        if compartment.id in seen_ids:
+            raise StoreError(f"layout: compartment id {compartment.id} appears twice")
+        seen_ids.add(compartment.id)
+        other = seen_locks.setdefault((compartment.board, compartment.lock), compartment.id)
+        if other != compartment.id:
+            raise StoreError(f"layout: compartments {other} and {compartment.id} are both on board "
+                             f"{compartment.board} lock {compartment.lock}")
+
+
+def _member(kind: type[_E], value: object, what: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in kind)
+        raise StoreError(f"{value!r} is not a {what} ({allowed})") from None
+
+
+def _required_text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise StoreError(f"{what} must be non-empty text, not {value!r}")
+    return value
+
+
+def _check_code_hash(code_hash: object) -> None:
+    if not isinstance(code_hash, bytes | bytearray | memoryview) or len(code_hash) == 0:
+        raise StoreError("a code hash must be non-empty bytes")
+
+
+def _compartment_row(connection: sqlite3.Connection, compartment_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = connection.execute(
+        f"SELECT {_COMPARTMENT_COLUMNS} FROM compartments WHERE id = ?", (compartment_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"no compartment {compartment_id!r}")
+    return row
+
+
+def _parcel_row(connection: sqlite3.Connection, parcel_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = connection.execute(
+        f"SELECT {_PARCEL_COLUMNS} FROM parcels WHERE id = ?", (parcel_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"no parcel {parcel_id!r}")
+    return row
+
+
+def _journal_row(connection: sqlite3.Connection, entry_id: int) -> sqlite3.Row:
+    row: sqlite3.Row | None = connection.execute(
+        f"SELECT {_JOURNAL_COLUMNS}, unlock_attempts FROM door_journal WHERE id = ?", (entry_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"no door journal entry {entry_id!r}")
+    return row
+
+
+def _parcel_in(connection: sqlite3.Connection, compartment_id: str) -> str | None:
+    row = connection.execute(
+        "SELECT id FROM parcels WHERE compartment_id = ? AND state = 'in_locker'",
+        (compartment_id,)).fetchone()
+    return None if row is None else str(row["id"])
+
+
+def _require_in_compartment(connection: sqlite3.Connection, parcel_id: str, compartment_id: str) -> None:
+    parcel = _parcel(_parcel_row(connection, parcel_id))
+    if parcel.state is not ParcelState.IN_LOCKER or parcel.compartment_id != compartment_id:
+        where = f"in compartment {parcel.compartment_id}" if parcel.compartment_id else "in no compartment"
+        raise StoreError(f"parcel {parcel_id} is not in the locker in compartment {compartment_id} "
+                         f"(it is {parcel.state.value}, {where})")
+
+
+def _last_row_id(cursor: sqlite3.Cursor) -> int:
+    row_id = cursor.lastrowid
+    if row_id is None:
+        raise StoreError("SQLite returned no id for a new row")
+    return row_id
+
+
+def _single(parcel_ids: Sequence[str]) -> str | None:
+    """The parcel an audit row is about, when there is exactly one."""
+    return parcel_ids[0] if len(parcel_ids) == 1 else None
+
+
+def _json_ids(text: str) -> tuple[str, ...]:
+    return tuple(str(parcel_id) for parcel_id in json.loads(text))
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bytes | bytearray | memoryview):
+        # Audit details are shown to technicians; bytes here are most likely key material.
+        raise StoreError("audit details must not hold raw bytes")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value)
+
+
+def _insert_audit(connection: sqlite3.Connection, kind: str, at: float, compartment_id: str | None,
+                  parcel_id: str | None, details: dict[str, object]) -> None:
+    try:
+        text = json.dumps(details, default=_json_default, sort_keys=True, allow_nan=False)
+    except ValueError as error:
+        raise StoreError(f"audit details for {kind!r} cannot be stored: {error}") from error
+    connection.execute(
+        "INSERT INTO audit (at, kind, compartment_id, parcel_id, details) VALUES (?, ?, ?, ?, ?)",
+        (at, kind, compartment_id, parcel_id, text))
+
+
+def _compartment_status(row: sqlite3.Row) -> CompartmentStatus:
+    return CompartmentStatus(
+        Compartment(row["id"], Size(row["size"]), row["board"], row["lock"], row["height_cm"], row["column"]),
+        CompartmentState(row["state"]),
+        row["out_of_order_reason"],
+    )
+
+
+def _parcel(row: sqlite3.Row) -> Parcel:
+    return Parcel(row["id"], Size(row["size"]), ParcelState(row["state"]), row["compartment_id"],
+                  row["recipient"], row["created_at"], row["picked_up_at"])
+
+
+def _journal_entry(row: sqlite3.Row) -> JournalEntry:
+    return JournalEntry(row["id"], row["compartment_id"], DoorPurpose(row["purpose"]),
+                        _json_ids(row["parcel_ids"]), JournalPhase(row["phase"]), row["created_at"],
+                        row["updated_at"])
