@@ -1,0 +1,495 @@
+"""A bus of Kerong KR-CU16 boards, modelled from the protocol table in DESIGN.md section 5.
+
+This module deliberately does not import the driver's codec: it frames and checks bytes on its own, so a
+codec bug cannot pass its own tests.
+
+    request       02 ADDR CMD 03 SUM      ADDR = board << 4 | (lock - 1); SUM = low byte of the sum before it
+    0x30          status of one board     -> that board answers with a status reply
+    0x31          pulse one lock          -> the board acknowledges with its status reply (switchable)
+    0x32          status of all boards    -> every connected board answers, lowest address first
+    0x33          pulse every lock of one board -> status reply
+    status reply  02 ADDR 35 H1-8 H9-16 IR1-8 IR9-16 03 SUM   (lowest bit = lock 1)
+
+Per lock the model keeps a latch, the door and the infrared parcel sensor. An unlock pulse releases the
+latch and the door springs open (unless the latch is jammed or the board is cut off); the door stays open
+until someone closes it, and closing it latches it again.
+
+Serving: on a pseudo-terminal (`serve_pty`), a TCP port (`serve_tcp`) or in-process through `sim://NAME`
+(`hal.transport.register_simulator`). Each served link has one thread; `stop()` ends and joins them all.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import logging
+import os
+import select
+import socket
+import threading
+import time
+import tty
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hal.lockboard.simulator_registry import SimLink
+
+log = logging.getLogger(__name__)
+
+_STX = 0x02
+_ETX = 0x03
+_STATUS = 0x30
+_UNLOCK = 0x31
+_STATUS_ALL = 0x32
+_UNLOCK_ALL = 0x33
+_STATUS_REPLY = 0x35
+_REQUEST_LENGTH = 5
+_LOCKS_PER_BOARD = 16
+_MAX_BOARDS = 16
+_BITS_PER_BYTE_ON_WIRE = 10  # 8N1: start bit, 8 data bits, stop bit
+
+
+class EventKind(enum.StrEnum):
+    FRAME_IN = "frame-in"  # a well-formed request arrived (frame = its bytes)
+    FRAME_OUT = "frame-out"  # a reply left (frame = its bytes)
+    NOISE = "noise"  # bytes that were not a well-formed request (frame = those bytes)
+    UNLOCK = "unlock"  # a lock got an unlock pulse (value = whether its door sprang open)
+    DOOR = "door"  # value = door open
+    LATCH = "latch"  # value = latched
+    OCCUPIED = "occupied"  # value = a parcel is seen by the infrared sensor
+    JAM = "jam"  # value = jammed
+    CONNECTED = "connected"  # value = the board answers at all
+
+
+@dataclass(frozen=True)
+class SimEvent:
+    kind: EventKind
+    at: float  # time.monotonic() when it happened; for frames, when the bytes were read off the link
+    board: int | None = None
+    lock: int | None = None
+    value: bool | None = None
+    frame: bytes = b""
+
+
+@dataclass(frozen=True)
+class SimLockState:
+    door_open: bool
+    occupied: bool
+    jammed: bool
+    latched: bool
+
+
+@dataclass
+class _Lock:
+    door_open: bool = False
+    occupied: bool = False
+    jammed: bool = False
+    latched: bool = True
+
+
+Listener = Callable[[SimEvent], None]
+
+
+class KerongSimulator:
+    """`boards` KR-CU16 boards at addresses 0..boards-1, all doors closed, latched and empty."""
+
+    protocol = "kerong-cu16"
+
+    def __init__(self, boards: int = 2, hook_closed_bit: int = 1, *, baudrate: int | None = 19200) -> None:
+        if isinstance(boards, bool) or not isinstance(boards, int) or not 1 <= boards <= _MAX_BOARDS:
+            raise ValueError(f"boards must be 1-{_MAX_BOARDS}, got {boards!r}")
+        if hook_closed_bit not in (0, 1) or isinstance(hook_closed_bit, bool):
+            raise ValueError(f"hook_closed_bit must be 0 or 1, got {hook_closed_bit!r}")
+        if baudrate is not None and baudrate <= 0:
+            raise ValueError(f"baudrate must be positive or None, got {baudrate!r}")
+        self.boards = boards
+        self.hook_closed_bit = hook_closed_bit
+        self._baudrate = baudrate  # replies take their wire time at this rate; None answers at once
+        self._state = threading.RLock()
+        self._locks = {(board, lock): _Lock() for board in range(boards) for lock in range(1, 17)}
+        self._connected = [True] * boards
+        self._reply_delay_s = 0.0
+        self._garble_left = 0
+        self._unlock_ack = True
+        self._listeners: list[Listener] = []
+        self._servers: list[_Server] = []
+
+    # control: the physical world -------------------------------------------------------------------
+    def close_door(self, board: int, lock: int) -> None:
+        """Someone pushes the door shut; the latch catches it."""
+        self._change(board, lock, door_open=False, latched=True)
+
+    def open_door(self, board: int, lock: int) -> None:
+        """Someone pulls the door open (forced or left unlatched)."""
+        self._change(board, lock, door_open=True, latched=False)
+
+    def jam(self, board: int, lock: int, jammed: bool = True) -> None:
+        """A jammed latch ignores unlock pulses."""
+        self._change(board, lock, jammed=jammed)
+
+    def set_occupied(self, board: int, lock: int, occupied: bool) -> None:
+        self._change(board, lock, occupied=occupied)
+
+    def set_connected(self, connected: bool, board: int | None = None) -> None:
+        """Cut a board (or, with board=None, every board) off the bus: no replies at all."""
+        boards = range(self.boards) if board is None else [self._check_board(board)]
+        events = []
+        with self._state:
+            for number in boards:
+                if self._connected[number] != connected:
+                    self._connected[number] = connected
+                    events.append(SimEvent(EventKind.CONNECTED, time.monotonic(), number, value=connected))
+        self._emit(events)
+
+    # control: faults --------------------------------------------------------------------------------
+    def set_reply_delay(self, seconds: float) -> None:
+        """A slow board: every reply waits this long (on top of its wire time)."""
+        if seconds < 0:
+            raise ValueError(f"reply delay must not be negative, got {seconds!r}")
+        with self._state:
+            self._reply_delay_s = seconds
+
+    def garble_replies(self, count: int = 1) -> None:
+        """The next `count` replies go out with a wrong checksum."""
+        if count < 0:
+            raise ValueError(f"count must not be negative, got {count!r}")
+        with self._state:
+            self._garble_left = count
+
+    def set_unlock_ack(self, enabled: bool) -> None:
+        """Whether an unlock is acknowledged with a status reply (some firmware stays silent)."""
+        with self._state:
+            self._unlock_ack = enabled
+
+    # reading the model -------------------------------------------------------------------------------
+    def door_open(self, board: int, lock: int) -> bool:
+        with self._state:
+            return self._lock(board, lock).door_open
+
+    def occupied(self, board: int, lock: int) -> bool:
+        with self._state:
+            return self._lock(board, lock).occupied
+
+    def connected(self, board: int) -> bool:
+        with self._state:
+            return self._connected[self._check_board(board)]
+
+    def snapshot(self) -> dict[int, dict[int, SimLockState]]:
+        """board -> lock (from 1) -> state, taken atomically."""
+        with self._state:
+            states = {key: SimLockState(lock.door_open, lock.occupied, lock.jammed, lock.latched)
+                      for key, lock in self._locks.items()}
+        return {board: {lock: states[board, lock] for lock in range(1, _LOCKS_PER_BOARD + 1)}
+                for board in range(self.boards)}
+
+    def add_listener(self, callback: Listener) -> None:
+        """`callback(event)` for every change and frame, called on the thread that caused it (the serving
+        thread for frames, the caller for control calls). It must be quick and must not raise."""
+        with self._state:
+            self._listeners.append(callback)
+
+    def remove_listener(self, callback: Listener) -> None:
+        with self._state:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+    # serving ----------------------------------------------------------------------------------------
+    def serve_pty(self) -> str:
+        """Serve on a new pseudo-terminal (raw mode) and return its device path, e.g. /dev/pts/5."""
+        master, slave = os.openpty()
+        try:
+            # Raw at once: with the default echo on, our own replies would come back to us as requests.
+            tty.setraw(slave)
+            os.set_blocking(master, False)
+            path = os.ttyname(slave)
+        except OSError:
+            os.close(master)
+            os.close(slave)
+            raise
+        wake_read, wake_write = os.pipe()
+        poller = select.poll()
+        poller.register(master, select.POLLIN)
+        poller.register(wake_read, select.POLLIN)
+
+        def receive() -> bytes:
+            while True:
+                if any(fd == wake_read for fd, _ in poller.poll()):
+                    return b""
+                try:
+                    return os.read(master, 4096)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    # We keep the slave end open, so EIO (no slave left) should not happen; stop if it does.
+                    log.warning("pty %s failed: %s", path, exc)
+                    return b""
+
+        def send(data: bytes) -> None:
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(master, view) :]
+                except BlockingIOError:
+                    log.debug("pty %s: nobody reads, %d byte(s) of reply lost", path, len(view))
+                    return
+                except OSError as exc:
+                    log.debug("pty %s: write failed: %s", path, exc)
+                    return
+
+        def close() -> None:
+            for fd in (master, slave, wake_read, wake_write):
+                os.close(fd)
+
+        self._start(f"pty {path}", receive, send, wake=lambda: os.write(wake_write, b"x"), cleanup=close)
+        return path
+
+    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int:
+        """Serve one client at a time on a TCP port (0 picks a free one); returns the port number."""
+        listener = socket.create_server((host, port))
+        listener.setblocking(False)
+        bound_port: int = listener.getsockname()[1]
+        wake_read, wake_write = os.pipe()
+        clients: list[socket.socket] = []  # at most one: the connection being served
+
+        def receive() -> bytes:
+            while True:
+                poller = select.poll()
+                poller.register(wake_read, select.POLLIN)
+                poller.register(clients[0] if clients else listener, select.POLLIN)
+                if any(fd == wake_read for fd, _ in poller.poll()):
+                    return b""
+                if not clients:
+                    try:
+                        connection, _ = listener.accept()
+                    except BlockingIOError:
+                        continue
+                    connection.setblocking(False)
+                    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    clients.append(connection)
+                    continue
+                try:
+                    data = clients[0].recv(4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if data:
+                    return data
+                clients.pop().close()  # the client left; wait for the next one
+
+        def send(data: bytes) -> None:
+            if clients:
+                try:
+                    clients[0].send(data)
+                except OSError as exc:
+                    log.debug("tcp %d: send failed: %s", bound_port, exc)
+
+        def close() -> None:
+            for client in clients:
+                client.close()
+            listener.close()
+            os.close(wake_read)
+            os.close(wake_write)
+
+        self._start(f"tcp {host}:{bound_port}", receive, send, wake=lambda: os.write(wake_write, b"x"),
+                    cleanup=close)
+        return bound_port
+
+    def attach(self, link: SimLink) -> Callable[[], None]:
+        """Serve an in-process link (the `sim://` transport); returns the function that detaches it."""
+        return self._start("in-process link", link.receive, link.send, wake=link.hang_up, cleanup=None)
+
+    def stop(self) -> None:
+        """Stop serving everywhere and join the serving threads. Ports served become dead, like an unplugged
+        adapter. The model keeps its state, and serving can start again."""
+        with self._state:
+            servers = list(self._servers)
+        for server in servers:
+            server.stop()
+
+    # internals --------------------------------------------------------------------------------------
+    def _start(self, description: str, receive: Callable[[], bytes], send: Callable[[bytes], None],
+               wake: Callable[[], object], cleanup: Callable[[], None] | None) -> Callable[[], None]:
+        stopping = threading.Event()
+        thread = threading.Thread(target=self._serve, args=(receive, send, stopping),
+                                  name=f"kerong-sim {description}", daemon=True)
+        server = _Server(thread, stopping, wake, cleanup, self._forget)
+        with self._state:
+            self._servers.append(server)
+        thread.start()
+        return server.stop
+
+    def _forget(self, server: _Server) -> None:
+        with self._state:
+            if server in self._servers:
+                self._servers.remove(server)
+
+    def _serve(self, receive: Callable[[], bytes], send: Callable[[bytes], None],
+               stopping: threading.Event) -> None:
+        splitter = _RequestSplitter()
+        while not stopping.is_set():
+            data = receive()
+            received_at = time.monotonic()
+            if not data:
+                return
+            for request, is_frame in splitter.feed(data):
+                if not is_frame:
+                    self._emit([SimEvent(EventKind.NOISE, received_at, frame=request)])
+                    continue
+                for reply in self._answer(request, received_at):
+                    with self._state:
+                        delay = self._reply_delay_s + self._wire_time(len(reply))
+                        if self._garble_left:
+                            self._garble_left -= 1
+                            reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
+                    if delay > 0 and stopping.wait(delay):
+                        return
+                    # announced first, so that a listener has seen the reply before the host can read it
+                    self._emit([SimEvent(EventKind.FRAME_OUT, time.monotonic(), reply[1] >> 4, frame=reply)])
+                    send(reply)
+
+    def _wire_time(self, length: int) -> float:
+        return 0.0 if self._baudrate is None else length * _BITS_PER_BYTE_ON_WIRE / self._baudrate
+
+    def _answer(self, request: bytes, received_at: float) -> list[bytes]:
+        """Apply one well-formed request to the model; the replies the boards send back."""
+        address, command = request[1], request[2]
+        board, lock = address >> 4, (address & 0x0F) + 1
+        events = [SimEvent(EventKind.FRAME_IN, received_at, board, lock if command == _UNLOCK else None,
+                           frame=request)]
+        replies: list[bytes] = []
+        with self._state:
+            on_bus = board < self.boards and self._connected[board]
+            if command == _STATUS and on_bus:
+                replies.append(self._status_reply(board, address))
+            elif command == _STATUS_ALL:
+                replies.extend(self._status_reply(number, number << 4)
+                               for number in range(self.boards) if self._connected[number])
+            elif command in (_UNLOCK, _UNLOCK_ALL) and on_bus:
+                for pulsed in [lock] if command == _UNLOCK else range(1, _LOCKS_PER_BOARD + 1):
+                    events.extend(self._pulse(board, pulsed, received_at))
+                if self._unlock_ack:
+                    replies.append(self._status_reply(board, address))
+        self._emit(events)
+        return replies
+
+    def _pulse(self, board: int, lock: int, at: float) -> list[SimEvent]:
+        state = self._locks[board, lock]
+        if state.jammed:
+            return [SimEvent(EventKind.UNLOCK, at, board, lock, value=False)]
+        events = [SimEvent(EventKind.UNLOCK, at, board, lock, value=True)]
+        if state.latched:
+            state.latched = False
+            events.append(SimEvent(EventKind.LATCH, at, board, lock, value=False))
+        if not state.door_open:
+            state.door_open = True  # the door's spring pushes it open once the latch lets go
+            events.append(SimEvent(EventKind.DOOR, at, board, lock, value=True))
+        return events
+
+    def _status_reply(self, board: int, address: int) -> bytes:
+        hooks = infrared = 0
+        for bit in range(_LOCKS_PER_BOARD):
+            state = self._locks[board, bit + 1]
+            hook = self.hook_closed_bit if not state.door_open else 1 - self.hook_closed_bit
+            hooks |= hook << bit
+            infrared |= int(state.occupied) << bit
+        body = bytes([_STX, address, _STATUS_REPLY, hooks & 0xFF, hooks >> 8, infrared & 0xFF, infrared >> 8,
+                      _ETX])
+        return body + bytes([sum(body) % 256])
+
+    def _change(self, board: int, lock: int, **changes: bool) -> None:
+        kinds = {"door_open": EventKind.DOOR, "latched": EventKind.LATCH, "jammed": EventKind.JAM,
+                 "occupied": EventKind.OCCUPIED}
+        events = []
+        with self._state:
+            state = self._lock(board, lock)
+            now = time.monotonic()
+            for field, value in changes.items():
+                if getattr(state, field) != value:
+                    setattr(state, field, value)
+                    events.append(SimEvent(kinds[field], now, board, lock, value=value))
+        self._emit(events)
+
+    def _emit(self, events: list[SimEvent]) -> None:
+        if not events:
+            return
+        with self._state:
+            listeners = list(self._listeners)
+        for event in events:
+            for listener in listeners:
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("simulator listener %r failed on %s", listener, event.kind)
+
+    def _check_board(self, board: int) -> int:
+        if isinstance(board, bool) or not isinstance(board, int) or not 0 <= board < self.boards:
+            raise ValueError(f"board must be 0-{self.boards - 1} on this simulator, got {board!r}")
+        return board
+
+    def _lock(self, board: int, lock: int) -> _Lock:
+        self._check_board(board)
+        if isinstance(lock, bool) or not isinstance(lock, int) or not 1 <= lock <= _LOCKS_PER_BOARD:
+            raise ValueError(f"lock must be 1-{_LOCKS_PER_BOARD}, got {lock!r}")
+        return self._locks[board, lock]
+
+
+class _Server:
+    """One served link: its thread and how to wake, stop and clean it up (idempotent)."""
+
+    def __init__(self, thread: threading.Thread, stopping: threading.Event, wake: Callable[[], object],
+                 cleanup: Callable[[], None] | None, forget: Callable[[_Server], None]) -> None:
+        self._thread = thread
+        self._stopping = stopping
+        self._wake = wake
+        self._cleanup = cleanup
+        self._forget = forget
+        self._stopped = threading.Lock()
+        self._done = False
+
+    def stop(self) -> None:
+        with self._stopped:
+            if self._done:
+                return
+            self._done = True
+            self._stopping.set()
+            try:
+                self._wake()
+            except OSError as exc:
+                if exc.errno != errno.EBADF:
+                    raise
+            if self._thread is not threading.current_thread():
+                self._thread.join()
+            if self._cleanup is not None:
+                self._cleanup()
+            self._forget(self)
+
+
+class _RequestSplitter:
+    """Cuts a byte stream into well-formed 5-byte requests; anything else is noise a board ignores."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[bytes, bool]]:
+        """(bytes, True) for each well-formed request, (bytes, False) for noise thrown away."""
+        buffer = self._buffer
+        buffer.extend(data)
+        out: list[tuple[bytes, bool]] = []
+        while buffer:
+            start = buffer.find(_STX)
+            if start != 0:
+                end = len(buffer) if start < 0 else start
+                out.append((bytes(buffer[:end]), False))
+                del buffer[:end]
+                continue
+            if len(buffer) < _REQUEST_LENGTH:
+                break
+            candidate = bytes(buffer[:_REQUEST_LENGTH])
+            if candidate[3] == _ETX and candidate[4] == sum(candidate[:4]) % 256:
+                out.append((candidate, True))
+                del buffer[:_REQUEST_LENGTH]
+            else:
+                out.append((bytes(buffer[:1]), False))
+                del buffer[:1]
+        return out
