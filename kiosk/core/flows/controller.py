@@ -1,0 +1,212 @@
+"""KioskController: the one object the UI (through its bridge) and the QA driver talk to.
+
+It turns intents into statechart events, runs door transactions as asyncio tasks it owns, forwards the
+Locker's door news to the chart and to listeners, and never lets an exception reach the caller of
+`intent()`: a malformed intent is logged and ignored, a failure inside the flow is logged and the kiosk
+goes back home rather than freeze on a screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+from kiosk.core.codes import KeypadLimiter
+from kiosk.core.flows.api import FlowListener
+from kiosk.core.flows.pickup import PickupChart
+from kiosk.core.flows.views import Intent, Screen
+from kiosk.core.locker import DoorOutcome, Locker
+from kiosk.core.model import Compartment, DoorState, JournalEntry, ProblemKind, Timers
+from kiosk.core.ports import Clock, Store
+
+log = logging.getLogger(__name__)
+
+# Intent -> statechart event, for the intents that carry no argument.
+_SIMPLE_EVENTS: Mapping[Intent, str] = {
+    Intent.START_PICKUP: "start_pickup",
+    Intent.START_RETURN: "start_return",
+    Intent.OPEN_ALL: "open_all",
+    Intent.REPORT_PROBLEM: "report",
+    Intent.DONE: "done",
+    Intent.CANCEL: "cancel",
+    Intent.MORE_TIME: "extend",
+}
+
+
+class KioskController:
+    """Implements kiosk.core.flows.api.Flows for the pickup slice."""
+
+    def __init__(
+        self,
+        store: Store,
+        locker: Locker,
+        clock: Clock,
+        timers: Timers,
+        code_key: bytes,
+        layout: Sequence[Compartment],
+    ) -> None:
+        self._store = store
+        self._locker = locker
+        self._clock = clock
+        self._listeners: list[FlowListener] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped = False
+        self.limiter = KeypadLimiter(store, timers)
+        self._chart = PickupChart(
+            store=store,
+            clock=clock,
+            timers=timers,
+            code_key=code_key,
+            layout=layout,
+            doors=self,
+            limiter=self.limiter,
+        )
+        self._screen = self._chart.screen
+        self._chart.set_screen_callback(self._show)
+        locker.add_listener(self)
+
+    # Flows --------------------------------------------------------------------------------------------
+    @property
+    def screen(self) -> Screen:
+        return self._screen
+
+    @property
+    def chart(self) -> PickupChart:
+        return self._chart
+
+    def add_listener(self, listener: FlowListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: FlowListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def door_states(self) -> dict[str, DoorState]:
+        return self._locker.door_states()
+
+    def intent(self, intent: Intent, **arguments: object) -> None:
+        if self._stopped:
+            log.warning("intent %s after stop: ignored", intent)
+            return
+        try:
+            self._handle(intent, arguments)
+        except Exception:
+            log.exception("intent %s %r failed on screen %s; going home",
+                          intent, arguments, self._screen.id.value)
+            self._recover()
+
+    async def start(self) -> None:
+        """Settle the door journal against the boards, then watch the doors."""
+        self._stopped = False
+        await self._locker.reconcile()
+        await self._locker.start()
+
+    async def stop(self) -> None:
+        """Cancel and await every task this controller and its Locker own; timers stop firing."""
+        self._stopped = True
+        self._chart.shutdown()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self._locker.stop()
+
+    # PickupDoors (the chart asks for doors here) -------------------------------------------------------
+    def request_open(self, compartment_id: str, parcel_ids: tuple[str, ...]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            log.error("door %s requested with no running event loop", compartment_id)
+            loop = None
+        if loop is None or self._stopped:
+            self._chart.door_outcome(compartment_id, DoorOutcome.BUS_DOWN)
+            return
+        task = loop.create_task(self._open_door(compartment_id, parcel_ids),
+                                name=f"open-door-{compartment_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _open_door(self, compartment_id: str, parcel_ids: tuple[str, ...]) -> None:
+        try:
+            outcome = await self._locker.open_for_pickup(compartment_id, parcel_ids)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("opening compartment %s failed", compartment_id)
+            outcome = DoorOutcome.BUS_DOWN
+        self._guarded(lambda: self._chart.door_outcome(compartment_id, outcome))
+
+    # LockerListener ----------------------------------------------------------------------------------
+    def on_door(self, compartment_id: str, state: DoorState) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener.on_door(compartment_id, state)
+            except Exception:
+                log.exception("a flow listener failed on a door change")
+        self._guarded(self._chart.publish)  # the door screen's map shows door states
+
+    def on_pickup_completed(self, entry: JournalEntry) -> None:
+        self._guarded(lambda: self._chart.door_closed(entry.compartment_id))
+
+    # inside ----------------------------------------------------------------------------------------------
+    def _handle(self, intent: Intent, arguments: dict[str, object]) -> None:
+        if not isinstance(intent, Intent):
+            log.warning("not an intent: %r; ignored", intent)
+            return
+        if intent is Intent.ACTIVITY:
+            self._chart.activity()
+            return
+        event = _SIMPLE_EVENTS.get(intent)
+        if event is not None:
+            self._send(event)
+        elif intent is Intent.SUBMIT_CODE:
+            code = arguments.get("code")
+            if not isinstance(code, str):
+                log.warning("SUBMIT_CODE without a code string (got %r); ignored", type(code).__name__)
+                return
+            self._send("submit_code", code=code)
+        elif intent is Intent.OPEN_PARCEL:
+            parcel_id = arguments.get("parcel_id")
+            if not isinstance(parcel_id, str) or not self._chart.parcel_can_open(parcel_id):
+                log.warning("OPEN_PARCEL for %r: not a parcel of this pickup that is still closed; ignored",
+                            parcel_id)
+                return
+            self._send("open_parcel", parcel_id=parcel_id)
+        elif intent is Intent.CHOOSE_PROBLEM:
+            kind = arguments.get("kind")
+            if isinstance(kind, str):
+                kind = next((member for member in ProblemKind if member.value == kind), kind)
+            if not isinstance(kind, ProblemKind):
+                log.warning("CHOOSE_PROBLEM with kind %r, not one of %s; ignored",
+                            kind, [member.value for member in ProblemKind])
+                return
+            self._send("choose_problem", kind=kind)
+        else:  # pragma: no cover - every Intent is handled above
+            log.warning("intent %s is not handled; ignored", intent)
+
+    def _send(self, event: str, **arguments: object) -> None:
+        self._chart.dispatch(event, **arguments)
+
+    def _show(self, screen: Screen) -> None:
+        self._screen = screen
+        for listener in list(self._listeners):
+            try:
+                listener.on_screen(screen)
+            except Exception:
+                log.exception("a flow listener failed on screen %s", screen.id.value)
+
+    def _guarded(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception:
+            log.exception("the pickup flow failed on screen %s; going home", self._screen.id.value)
+            self._recover()
+
+    def _recover(self) -> None:
+        try:
+            self._chart.dispatch("cancel")
+        except Exception:
+            log.exception("could not even go home")

@@ -1,0 +1,557 @@
+"""The pickup flow as a statechart (python-statemachine), with no Qt and no I/O of its own.
+
+    home -> pickup_code -> verify -> door_open (one parcel) | parcel_list (several) | pickup_code (wrong)
+    door_open -> (all its doors closed) parcel_list (parcels left) | thank_you -> report_problem -> thank_you
+    door_open -> error (door fault, bus down); pickup_code -> locked_out while the keypad is locked
+    every screen of the session -> (inactivity) more_time -> back where it was | home (idle)
+
+Each resting state names its screen (SCREEN_OF_STATE) and `screen` builds its immutable view model. Every
+timer runs on the injected Clock, so tests drive them with ManualClock.advance(). Doors are asked of a
+`PickupDoors` port; what the doors did comes back through `door_outcome()` and `door_closed()`.
+`python -m kiosk.core.flows.diagram` draws this chart from the class below.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from statemachine import HistoryState, State, StateChart
+
+from kiosk.core.codes import KeypadLimiter, LimiterStatus, hash_code, normalise_code
+from kiosk.core.flows.views import (
+    CodeError,
+    DoorOpenView,
+    ErrorReason,
+    ErrorView,
+    HomeView,
+    LockedOutView,
+    MapCell,
+    MoreTimeView,
+    ParcelItem,
+    ParcelListView,
+    PickupCodeView,
+    ReportProblemView,
+    Screen,
+    ScreenId,
+    ThankYouView,
+    ViewModel,
+)
+from kiosk.core.locker import DoorOutcome
+from kiosk.core.model import Compartment, DoorState, ProblemKind, Timers
+from kiosk.core.ports import Clock, Store, TimerHandle
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0  # countdowns (more time, keypad lockout) re-render once a second
+_EPSILON = 1e-6
+
+
+class PickupDoors(Protocol):
+    """What the chart needs from the doors (KioskController implements it over the Locker)."""
+
+    def request_open(self, compartment_id: str, parcel_ids: tuple[str, ...]) -> None:
+        """Start opening a door; never blocks. The result comes back through PickupChart.door_outcome()."""
+        ...
+
+    def door_states(self) -> Mapping[str, DoorState]: ...
+
+
+class DoorProgress(enum.Enum):
+    """One door of this session, as far as the flow knows."""
+
+    REQUESTED = "requested"  # unlock asked, not yet confirmed open
+    OPEN = "open"
+    CLOSED = "closed"  # closed again: the pickup is committed
+    FAULT = "fault"
+    BUS_DOWN = "bus_down"
+
+
+_DOOR_FINISHED = frozenset({DoorProgress.CLOSED})
+_DOOR_FAILED = frozenset({DoorProgress.FAULT, DoorProgress.BUS_DOWN})
+
+
+class _Verdict(enum.Enum):
+    NONE = "none"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+
+
+@dataclass
+class PickupSession:
+    """What one recipient has done since tapping "Pick up"; dropped when the flow goes home."""
+
+    parcels: list[ParcelItem] = field(default_factory=list)
+    doors: dict[str, DoorProgress] = field(default_factory=dict)  # by compartment id, in request order
+    batch: tuple[str, ...] = ()  # the compartments the door screen is about
+    code_error: CodeError | None = None
+    verdict: _Verdict = _Verdict.NONE
+    error: ErrorView | None = None
+    problem: ProblemKind | None = None
+
+    def parcel(self, parcel_id: str) -> ParcelItem | None:
+        return next((item for item in self.parcels if item.parcel_id == parcel_id), None)
+
+    def unopened(self) -> list[ParcelItem]:
+        return [item for item in self.parcels if item.compartment_id not in self.doors]
+
+    def picked_up(self) -> list[ParcelItem]:
+        return [item for item in self.parcels if self.doors.get(item.compartment_id) is DoorProgress.CLOSED]
+
+
+# The screen each resting state shows; `verify` is transient and never rests.
+SCREEN_OF_STATE: Mapping[str, ScreenId] = {
+    "home": ScreenId.HOME,
+    "pickup_code": ScreenId.PICKUP_CODE,
+    "verify": ScreenId.PICKUP_CODE,
+    "locked_out": ScreenId.LOCKED_OUT,
+    "parcel_list": ScreenId.PARCEL_LIST,
+    "door_open": ScreenId.DOOR_OPEN,
+    "thank_you": ScreenId.THANK_YOU,
+    "report_problem": ScreenId.REPORT_PROBLEM,
+    "error": ScreenId.ERROR,
+    "more_time": ScreenId.MORE_TIME,
+}
+
+
+class PickupChart(StateChart):
+    """The pickup statechart. Drive it with `dispatch(event, **arguments)` and the door methods."""
+
+    catch_errors_as_events = False  # a bug must surface in the controller's log, not vanish as an event
+
+    home = State(initial=True)
+
+    class session(State.Compound):
+        """What a recipient sees after tapping "Pick up"; inactivity anywhere in it asks for more time."""
+
+        pickup_code = State(initial=True)
+        verify = State()
+        locked_out = State()
+        parcel_list = State()
+        door_open = State()
+        thank_you = State()
+        report_problem = State()
+        error = State()
+        resume = HistoryState()
+
+        # The keypad is locked: no code may be typed until the lock ends.
+        pickup_code.to(locked_out, cond="keypad_locked")
+        locked_out.to(pickup_code, unless="keypad_locked")
+
+        submit_code = pickup_code.to(verify, on="check_code")
+        verify.to(door_open, cond="one_parcel", on="open_every_parcel")
+        verify.to(parcel_list, cond="several_parcels")
+        verify.to(pickup_code)  # wrong or malformed code, or a lockout (pickup_code passes it on)
+
+        open_parcel = parcel_list.to(door_open, cond="parcel_can_open", on="open_one_parcel")
+        open_all = parcel_list.to(door_open, cond="parcels_left", on="open_every_parcel")
+
+        door_open.to(error, cond="door_failed", on="show_door_error")
+        door_open.to(parcel_list, cond=["batch_closed", "parcels_left"])
+        door_open.to(thank_you, cond="batch_closed")
+
+        report = thank_you.to(report_problem)
+        choose_problem = report_problem.to(thank_you, cond="known_problem", on="record_problem")
+        cancel = report_problem.to(thank_you)  # back to "thank you" without reporting
+
+    more_time = State()
+
+    start_pickup = home.to(session, on="begin_session")
+    start_return = home.to.itself(internal=True, on="refuse_return")
+    inactivity = session.to(more_time, before="remember_interrupted")
+    extend = more_time.to(session.resume)
+    # A door of the interrupted door screen moved: the recipient is there, back to it.
+    more_time.to(session.resume, event="doors_changed", cond="interrupted_door_open")
+    time_up = more_time.to(home, on="mark_idle_return")
+    cancel = session.to(home) | more_time.to(home)
+    done = session.thank_you.to(home) | session.error.to(home)
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        timers: Timers,
+        code_key: bytes,
+        layout: Sequence[Compartment],
+        doors: PickupDoors,
+        limiter: KeypadLimiter | None = None,
+        on_screen: Callable[[Screen], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._timers = timers
+        self._code_key = code_key
+        self._layout = tuple(layout)
+        self._doors = doors
+        self._limiter = limiter or KeypadLimiter(store, timers)
+        self._on_screen = on_screen
+        self._session = PickupSession()
+        self._idle_return = False
+        self._interrupted: ScreenId = ScreenId.PICKUP_CODE
+        self._more_time_deadline = 0.0
+        self._timer_generation = 0
+        self._inactivity_timer: TimerHandle | None = None
+        self._tick_timer: TimerHandle | None = None
+        self._entered = False
+        self._dispatch_depth = 0
+        self._publishing = False
+        self._publish_again = False
+        self._last_published: Screen | None = None
+        super().__init__()
+
+    # driving the chart ------------------------------------------------------------------------------
+    @property
+    def state_id(self) -> str:
+        """The id of the innermost active state (e.g. "door_open")."""
+        return next(state.id for state in self.configuration if state.is_atomic)
+
+    @property
+    def session_data(self) -> PickupSession:
+        return self._session
+
+    @property
+    def limiter(self) -> KeypadLimiter:
+        return self._limiter
+
+    def set_screen_callback(self, on_screen: Callable[[Screen], None] | None) -> None:
+        self._on_screen = on_screen
+
+    def dispatch(self, event: str, **arguments: object) -> None:
+        """Send one event, then publish the screen if it changed (or a state was entered).
+
+        Sent from inside the chart's own step (an action reporting at once), the event waits in the
+        library's queue and the outermost dispatch publishes once everything has settled.
+        """
+        self._dispatch_depth += 1
+        send: Callable[..., object] = self.send
+        try:
+            send(event, **arguments)
+        finally:
+            self._dispatch_depth -= 1
+        if self._dispatch_depth:
+            self._publish_again = True
+        else:
+            self.publish()
+
+    def activity(self) -> None:
+        """Someone touched the screen: the inactivity timer of a waiting screen starts again."""
+        state = self.state_id
+        if self._inactivity_delay(state) is not None:
+            self._schedule_screen_timers(state)
+
+    def door_outcome(self, compartment_id: str, outcome: DoorOutcome) -> None:
+        """What the door transaction answered for a door this session asked for."""
+        current = self._session.doors.get(compartment_id)
+        if current is None or current in _DOOR_FINISHED:
+            return  # another session's door, or already closed (a close may overtake its own answer)
+        self._session.doors[compartment_id] = {
+            DoorOutcome.OPENED: DoorProgress.OPEN,
+            DoorOutcome.FAULT: DoorProgress.FAULT,
+            DoorOutcome.BUS_DOWN: DoorProgress.BUS_DOWN,
+        }[outcome]
+        self.dispatch("doors_changed")
+
+    def door_closed(self, compartment_id: str) -> None:
+        """The door closed and the pickup of its parcel is committed."""
+        if compartment_id not in self._session.doors:
+            return
+        self._session.doors[compartment_id] = DoorProgress.CLOSED
+        self.dispatch("doors_changed")
+
+    def publish(self) -> None:
+        """Hand the current screen to the callback if it is new. Safe against a callback that sends events."""
+        if self._publishing:
+            self._publish_again = True
+            return
+        self._publishing = True
+        try:
+            while True:
+                self._publish_again = False
+                screen = self.screen
+                if self._entered or screen != self._last_published:
+                    self._entered = False
+                    self._last_published = screen
+                    if self._on_screen is not None:
+                        self._on_screen(screen)
+                if not self._publish_again:
+                    break
+        finally:
+            self._publishing = False
+
+    def shutdown(self) -> None:
+        """Cancel every timer: nothing of this chart fires afterwards unless it is sent an event."""
+        self._cancel_screen_timers()
+
+    # views ------------------------------------------------------------------------------------------
+    @property
+    def screen(self) -> Screen:
+        state = self.state_id
+        return Screen(SCREEN_OF_STATE[state], self._view(state))
+
+    def _view(self, state: str) -> ViewModel:
+        session = self._session
+        now = self._clock.now()
+        if state == "home":
+            return HomeView(idle_return=self._idle_return)
+        if state in ("pickup_code", "verify"):
+            return PickupCodeView(
+                error=session.code_error,
+                failures_in_a_row=self._keypad(now).failures_in_a_row,
+                failures_allowed=self._timers.lockout_after_failures,
+            )
+        if state == "locked_out":
+            return LockedOutView(seconds_left=_whole_seconds(self._keypad(now).seconds_left))
+        if state == "parcel_list":
+            return ParcelListView(tuple(self._items()))
+        if state == "door_open":
+            return self._door_view()
+        if state == "report_problem":
+            return ReportProblemView(parcel_ids=tuple(item.parcel_id for item in session.parcels))
+        if state == "thank_you":
+            return ThankYouView(parcels_picked_up=len(session.picked_up()), problem_reported=session.problem)
+        if state == "error":
+            return session.error or ErrorView(ErrorReason.BUS_DOWN)
+        if state == "more_time":
+            return MoreTimeView(
+                seconds_left=_whole_seconds(self._more_time_deadline - now), returns_to=self._interrupted
+            )
+        raise AssertionError(f"no view for state {state!r}")
+
+    def _items(self) -> list[ParcelItem]:
+        return [
+            replace(item, opened=self._session.doors.get(item.compartment_id) is DoorProgress.CLOSED)
+            for item in self._session.parcels
+        ]
+
+    def _door_view(self) -> DoorOpenView:
+        batch = self._session.batch
+        states = self._doors.door_states()
+        cells = tuple(
+            MapCell(
+                compartment_id=compartment.id,
+                column=compartment.column,
+                height_cm=compartment.height_cm,
+                size=compartment.size,
+                door=states.get(compartment.id, DoorState.UNKNOWN),
+                highlighted=compartment.id in batch,
+            )
+            for compartment in self._layout
+        )
+        waiting = any(self._session.doors.get(cid) is DoorProgress.REQUESTED for cid in batch)
+        return DoorOpenView(compartment_ids=batch, cells=cells, waiting_for_unlock=waiting)
+
+    # guards -----------------------------------------------------------------------------------------
+    def keypad_locked(self) -> bool:
+        return self._keypad(self._clock.now()).locked
+
+    def _keypad(self, now: float) -> LimiterStatus:
+        """The limiter's status; if the store cannot say, the keypad counts as locked (fail closed), so a
+        broken database neither opens the keypad to guessing nor stops "cancel" from going home."""
+        try:
+            return self._limiter.status(now)
+        except Exception:
+            log.exception("cannot read the keypad limiter; treating the keypad as locked")
+            return LimiterStatus(0, 0, None, self._timers.lockout_base_s)
+
+    def one_parcel(self) -> bool:
+        return self._session.verdict is _Verdict.ACCEPTED and len(self._session.parcels) == 1
+
+    def several_parcels(self) -> bool:
+        return self._session.verdict is _Verdict.ACCEPTED and len(self._session.parcels) > 1
+
+    def parcel_can_open(self, parcel_id: object = None) -> bool:
+        item = self._session.parcel(parcel_id) if isinstance(parcel_id, str) else None
+        return item is not None and item.compartment_id not in self._session.doors
+
+    def parcels_left(self) -> bool:
+        return bool(self._session.unopened())
+
+    def door_failed(self) -> bool:
+        return any(self._session.doors.get(cid) in _DOOR_FAILED for cid in self._session.batch)
+
+    def batch_closed(self) -> bool:
+        batch = self._session.batch
+        return bool(batch) and all(self._session.doors.get(cid) in _DOOR_FINISHED for cid in batch)
+
+    def known_problem(self, kind: object = None) -> bool:
+        return isinstance(kind, ProblemKind)
+
+    def interrupted_door_open(self) -> bool:
+        return self._interrupted is ScreenId.DOOR_OPEN
+
+    # actions ----------------------------------------------------------------------------------------
+    def begin_session(self) -> None:
+        self._session = PickupSession()
+
+    def refuse_return(self) -> None:
+        self._store.audit("return_not_available", self._clock.now())
+
+    def check_code(self, code: object = None) -> None:
+        session = self._session
+        session.verdict = _Verdict.REJECTED
+        session.code_error = None
+        now = self._clock.now()
+        if self._keypad(now).locked:
+            return  # the keypad should not have taken it; pickup_code shows the lock
+        normalised = normalise_code(code)
+        if normalised is None:
+            session.code_error = CodeError.MALFORMED
+            return
+        parcels = [
+            parcel
+            for parcel in self._store.parcels_for_code_hash(hash_code(self._code_key, normalised))
+            if parcel.compartment_id is not None
+        ]
+        if not parcels:
+            status = self._limiter.record_failure(now)
+            self._store.audit("code_rejected", now, failures_in_a_row=status.failures_in_a_row,
+                              lockouts=status.lockouts)
+            if status.locked:
+                self._store.audit("keypad_locked", now, seconds=status.seconds_left, lockouts=status.lockouts)
+            else:
+                session.code_error = CodeError.WRONG_CODE
+            return
+        self._limiter.record_success(now)
+        session.parcels = [
+            ParcelItem(parcel.id, parcel.compartment_id, parcel.size, opened=False)
+            for parcel in parcels
+            if parcel.compartment_id is not None
+        ]
+        session.verdict = _Verdict.ACCEPTED
+        self._store.audit("code_accepted", now, parcel_ids=[item.parcel_id for item in session.parcels])
+
+    def open_one_parcel(self, parcel_id: object = None) -> None:
+        item = self._session.parcel(parcel_id) if isinstance(parcel_id, str) else None
+        if item is not None:
+            self._open((item,))
+
+    def open_every_parcel(self) -> None:
+        self._open(tuple(self._session.unopened()))
+
+    def _open(self, items: tuple[ParcelItem, ...]) -> None:
+        by_compartment: dict[str, list[str]] = {}
+        for item in items:
+            by_compartment.setdefault(item.compartment_id, []).append(item.parcel_id)
+        self._session.batch = tuple(by_compartment)
+        for compartment_id in by_compartment:
+            self._session.doors[compartment_id] = DoorProgress.REQUESTED
+        for compartment_id, parcel_ids in by_compartment.items():
+            self._doors.request_open(compartment_id, tuple(parcel_ids))
+
+    def show_door_error(self) -> None:
+        session = self._session
+        failed = [cid for cid in session.batch if session.doors.get(cid) in _DOOR_FAILED]
+        faulted = [cid for cid in failed if session.doors[cid] is DoorProgress.FAULT]
+        still_in_locker = any(session.doors.get(item.compartment_id) is not DoorProgress.CLOSED
+                              for item in session.parcels)
+        if faulted:
+            session.error = ErrorView(ErrorReason.DOOR_FAULT, faulted[0], code_still_valid=still_in_locker)
+        else:
+            session.error = ErrorView(ErrorReason.BUS_DOWN, failed[0] if failed else None,
+                                      code_still_valid=still_in_locker)
+
+    def record_problem(self, kind: object = None) -> None:
+        if not isinstance(kind, ProblemKind):
+            return
+        self._session.problem = kind
+        now = self._clock.now()
+        parcel_ids = [item.parcel_id for item in self._session.parcels]
+        for item in self._session.parcels:
+            self._store.audit("problem_reported", now, item.compartment_id, item.parcel_id,
+                              problem=kind.value, parcel_ids=parcel_ids)
+
+    def remember_interrupted(self) -> None:
+        self._interrupted = SCREEN_OF_STATE[self.state_id]
+
+    def mark_idle_return(self) -> None:
+        self._idle_return = True
+
+    # entering and leaving states: timers --------------------------------------------------------------
+    def on_enter_state(self, state: State) -> None:
+        if not state.is_atomic:
+            return
+        self._entered = True
+        if state.id == "home":
+            self._session = PickupSession()
+        else:
+            self._idle_return = False
+        if state.id == "more_time":
+            self._more_time_deadline = self._clock.now() + self._timers.more_time_s
+        self._schedule_screen_timers(state.id)
+
+    def on_exit_state(self, state: State) -> None:
+        if state.is_atomic:
+            self._cancel_screen_timers()
+
+    def _inactivity_delay(self, state: str) -> float | None:
+        if state == "thank_you":
+            return self._timers.thank_you_s
+        if state == "error":
+            return self._timers.error_s
+        if state in ("pickup_code", "locked_out", "parcel_list", "door_open", "report_problem"):
+            return self._timers.inactivity_s
+        return None
+
+    def _schedule_screen_timers(self, state: str) -> None:
+        self._cancel_screen_timers()
+        generation = self._timer_generation
+        delay = self._inactivity_delay(state)
+        if delay is not None:
+            self._inactivity_timer = self._clock.call_later(
+                delay, lambda: self._timer_fired(generation, "inactivity")
+            )
+        if state in ("more_time", "locked_out"):
+            self._schedule_tick(state, generation)
+
+    def _schedule_tick(self, state: str, generation: int) -> None:
+        now = self._clock.now()
+        if state == "more_time":
+            remaining = max(self._more_time_deadline - now, 0.0)
+        else:
+            remaining = self._keypad(now).seconds_left
+        # Tick when the whole number of seconds shown changes, so the countdown ends on time, not late.
+        fraction = remaining - math.floor(remaining)
+        delay = fraction if fraction > _EPSILON else min(TICK_S, remaining)
+        self._tick_timer = self._clock.call_later(delay, lambda: self._tick(state, generation))
+
+    def _tick(self, state: str, generation: int) -> None:
+        if generation != self._timer_generation:
+            return
+        if state == "more_time" and self._more_time_deadline - self._clock.now() <= _EPSILON:
+            self._dispatch_from_timer("time_up")
+            return
+        # Re-render the countdown; for locked_out the eventless transition leaves when the lock ends.
+        self._dispatch_from_timer("tick")
+        if generation == self._timer_generation:
+            self._schedule_tick(state, generation)
+
+    def _timer_fired(self, generation: int, event: str) -> None:
+        if generation == self._timer_generation:
+            self._dispatch_from_timer(event)
+
+    def _dispatch_from_timer(self, event: str) -> None:
+        # Nobody up the stack would catch it (the clock's loop): log it and go home rather than freeze.
+        try:
+            self.dispatch(event)
+        except Exception:
+            log.exception("the pickup flow failed on timer event %r; going home", event)
+            try:
+                self.dispatch("cancel")
+            except Exception:
+                log.exception("could not even go home")
+
+    def _cancel_screen_timers(self) -> None:
+        self._timer_generation += 1
+        for handle in (self._inactivity_timer, self._tick_timer):
+            if handle is not None:
+                handle.cancel()
+        self._inactivity_timer = self._tick_timer = None
+
+
+def _whole_seconds(seconds: float) -> int:
+    return max(0, math.ceil(seconds - _EPSILON))

@@ -1,0 +1,71 @@
+"""Putting parcels into compartments: the choice of compartment and the stored credential."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from kiosk.core.codes import hash_code, normalise_code
+from kiosk.core.model import CompartmentState, CompartmentStatus, Parcel, Size
+from kiosk.core.ports import Clock, Store
+
+
+class InventoryError(ValueError):
+    """A parcel cannot be placed; the message says why in one line."""
+
+
+class LockerFull(InventoryError):
+    def __init__(self, size: Size) -> None:
+        super().__init__(f"no free compartment fits a parcel of size {size.value}")
+        self.size = size
+
+
+def choose_compartment(free: Sequence[CompartmentStatus], size: Size) -> CompartmentStatus | None:
+    """The smallest free compartment the parcel fits in; ties go to the lowest, then to the smallest id."""
+    fitting = [
+        status
+        for status in free
+        if status.state is CompartmentState.FREE and size <= status.compartment.size
+    ]
+    if not fitting:
+        return None
+    return min(
+        fitting,
+        key=lambda status: (
+            status.compartment.size.rank, status.compartment.height_cm, status.compartment.id
+        ),
+    )
+
+
+def place_parcel(
+    store: Store,
+    clock: Clock,
+    code_key: bytes,
+    *,
+    size: Size,
+    code: str,
+    recipient: str,
+    parcel_id: str | None = None,
+) -> Parcel:
+    """Deposit a parcel in the best free compartment, with `code` (kept only as a hash) to pick it up.
+
+    Raises InventoryError for a malformed code or recipient, LockerFull when nothing fits.
+    """
+    if not isinstance(size, Size):
+        raise InventoryError(f"size must be one of {[s.value for s in Size]}, got {size!r}")
+    normalised = normalise_code(code)
+    if normalised is None:
+        raise InventoryError("a pickup code must be 6 to 8 digits")
+    if not isinstance(recipient, str) or not recipient.strip():
+        raise InventoryError("a parcel needs a recipient name")
+    chosen = choose_compartment(store.free_compartments(), size)
+    if chosen is None:
+        raise LockerFull(size)
+    return store.place_parcel(
+        parcel_id or f"P-{uuid.uuid4().hex[:12].upper()}",
+        size,
+        chosen.compartment.id,
+        recipient.strip(),
+        hash_code(code_key, normalised),
+        clock.now(),
+    )
