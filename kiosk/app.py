@@ -1,0 +1,228 @@
+"""Composition root: config -> hal, store, flows, ui; the qasync loop.
+
+`KioskApp` wires one kiosk together and is what both `main()` and the QA fixture run, so the tests drive
+the same object the locker runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from hal.lockboard import open_driver
+from hal.lockboard.kerong.simulator import KerongSimulator
+from hal.lockboard.simulator_registry import register_simulator, unregister_simulator
+from kiosk.config import ConfigError, KioskConfig, load_config, load_or_create_secrets
+from kiosk.core.clock import AsyncioClock
+from kiosk.core.codes import hash_code
+from kiosk.core.flows.controller import KioskController
+from kiosk.core.inventory import place_parcel
+from kiosk.core.locker import Locker
+from kiosk.core.model import Size
+from kiosk.core.ports import Clock
+from kiosk.hardware import HalLockBus
+from kiosk.store import SqliteStore, StoreError
+
+log = logging.getLogger("kiosk")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = REPO_ROOT / "resources" / "config" / "demo.toml"
+SIM_SCHEME = "sim"
+
+
+@dataclass(frozen=True)
+class DemoParcel:
+    code: str
+    size: Size
+    recipient: str
+
+
+# Fixed, printed codes: the demo must be usable by anyone watching, and codes are stored only as hashes.
+DEMO_PARCELS = (
+    DemoParcel("111111", Size.S, "Ada Lovelace"),
+    DemoParcel("222222", Size.M, "Grace Hopper"),
+    DemoParcel("222222", Size.L, "Grace Hopper"),
+    DemoParcel("333333", Size.XL, "Alan Turing"),
+)
+
+
+def simulator_name(bus_url: str) -> str | None:
+    """The in-process simulator a `sim://NAME` bus URL asks for, or None for real hardware."""
+    parsed = urlparse(bus_url)
+    return (parsed.netloc or parsed.path.lstrip("/")) if parsed.scheme == SIM_SCHEME else None
+
+
+@dataclass
+class KioskApp:
+    """One kiosk: store, bus, flows, and (when a Qt application exists) its window."""
+
+    config: KioskConfig
+    clock: Clock = field(default_factory=AsyncioClock)
+    simulator: KerongSimulator | None = None
+
+    def __post_init__(self) -> None:
+        self.secrets = load_or_create_secrets(self.config.locker.secrets_file)
+        self._own_simulator = False
+        name = simulator_name(self.config.bus.url)
+        if name is not None and self.simulator is None:
+            boards = max(compartment.board for compartment in self.config.compartments) + 1
+            self.simulator = KerongSimulator(boards=boards, hook_closed_bit=self.config.bus.hook_closed_bit)
+            self._own_simulator = True
+        if name is not None and self.simulator is not None:
+            register_simulator(name, self.simulator)
+        self.store = SqliteStore.open(self.config.locker.database, self.config.compartments)
+        driver = open_driver(
+            self.config.bus.url,
+            self.config.bus.protocol,
+            hook_closed_bit=self.config.bus.hook_closed_bit,
+            timeout=self.config.bus.timeout_s,
+            retries=self.config.bus.retries,
+        )
+        self.bus = HalLockBus(driver)
+        self.locker = Locker(self.store, self.bus, self.clock, self.config.timers, self.config.compartments)
+        self.flows = KioskController(
+            self.store,
+            self.locker,
+            self.clock,
+            self.config.timers,
+            self.secrets.code_key,
+            self.config.compartments,
+        )
+
+    async def start(self) -> None:
+        await self.flows.start()
+
+    async def stop(self) -> None:
+        await self.flows.stop()
+        self.bus.close()
+        self.store.close()
+        name = simulator_name(self.config.bus.url)
+        if name is not None:
+            unregister_simulator(name)
+
+    def seed_demo_parcels(self) -> list[DemoParcel]:
+        """Make sure every demo code has its parcels in the locker; return the ones placed now."""
+        placed = []
+        for demo in DEMO_PARCELS:
+            waiting = [
+                parcel
+                for parcel in self.store.parcels_for_code_hash(hash_code(self.secrets.code_key, demo.code))
+                if parcel.size == demo.size
+            ]
+            if waiting:
+                continue
+            parcel = place_parcel(
+                self.store, self.clock, self.secrets.code_key, size=demo.size, code=demo.code,
+                recipient=demo.recipient,
+            )
+            if self.simulator is not None and parcel.compartment_id is not None:
+                compartment = next(c for c in self.config.compartments if c.id == parcel.compartment_id)
+                self.simulator.set_occupied(compartment.board, compartment.lock, True)
+            placed.append(demo)
+        return placed
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="kiosk", description="The touchscreen application of a parcel locker.")
+    parser.add_argument("--config", type=Path, help="kiosk.toml (default with --demo: the bundled demo config)")
+    parser.add_argument("--demo", action="store_true",
+                        help="standalone demo: simulated boards, demo parcels, a simulator console window")
+    parser.add_argument("--windowed", action="store_true", help="a normal window instead of full screen")
+    parser.add_argument("--verbose", action="store_true")
+    # For `make bench`: print "ready" once interactive, quit when standard input closes.
+    parser.add_argument("--benchmark-start", action="store_true", help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    if arguments.config is None:
+        if not arguments.demo:
+            parser.error("--config is required (or --demo for the bundled demo)")
+        arguments.config = DEMO_CONFIG
+    return arguments
+
+
+async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: float) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk.ui.bridge import CoreBridge
+    from kiosk.ui.i18n import Translator
+    from kiosk.ui.main_window import MainWindow
+    from kiosk.ui.theme import apply_theme
+
+    application = QApplication.instance()
+    assert isinstance(application, QApplication)
+    apply_theme(application, "light")
+    translator = Translator(application)
+    bridge = CoreBridge(kiosk.flows)
+    window = MainWindow(bridge, translator=translator,
+                        default_language=kiosk.config.locker.default_language, windowed=arguments.windowed)
+    demo = arguments.demo
+    console = None
+    if demo and kiosk.simulator is not None:
+        from kiosk.testing.sim_console import SimulatorConsole
+
+        console = SimulatorConsole(kiosk.simulator, kiosk.config.compartments)
+        console.show()
+    window.show()
+    await kiosk.start()
+    log.info("interactive after %.2f s", time.perf_counter() - started_at)
+    if demo:
+        for demo_parcel in kiosk.seed_demo_parcels():
+            log.debug("placed demo parcel for %s", demo_parcel.recipient)
+        print("Demo pickup codes: 111111 (one parcel), 222222 (two parcels), 333333 (one XL parcel)",
+              flush=True)
+    closed = asyncio.Event()
+    application.lastWindowClosed.connect(closed.set)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, closed.set)
+    if arguments.benchmark_start:
+        await asyncio.sleep(0)  # one turn of the loop: the home screen is painted and serving
+        print("ready", flush=True)
+        loop.add_reader(sys.stdin.fileno(), lambda: os.read(sys.stdin.fileno(), 4096) or closed.set())
+    try:
+        await closed.wait()
+    finally:
+        if console is not None:
+            console.close()
+        window.close()
+        await kiosk.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started_at = time.perf_counter()
+    arguments = parse_arguments(argv)
+    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(arguments.config)
+    except ConfigError as error:
+        print(f"kiosk: configuration error: {error}", file=sys.stderr)
+        return 2
+
+    from PySide6.QtWidgets import QApplication
+    import qasync
+
+    application = QApplication(sys.argv[:1])
+    application.setApplicationName("Locker Kiosk")
+    try:
+        kiosk = KioskApp(config)
+    except (ConfigError, StoreError) as error:
+        print(f"kiosk: cannot start: {error}", file=sys.stderr)
+        return 2
+    try:
+        qasync.run(run_kiosk(kiosk, arguments, started_at))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

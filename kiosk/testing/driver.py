@@ -1,0 +1,284 @@
+"""The QA driver: the real kiosk, offscreen, on a temporary store and a simulated bus, driven as a person would.
+
+Scenarios use it through the `kiosk` fixture of the pytest plugin (kiosk.testing.plugin):
+
+    def test_pickup(kiosk):
+        parcel = kiosk.seed_parcel(size="M", code="123456")
+        kiosk.tap("pickup_button")
+        kiosk.type_code("123456")
+        kiosk.wait_screen("door_open")
+        kiosk.sim.close_door(parcel.compartment)
+        kiosk.wait_screen("thank_you")
+        assert kiosk.parcel(parcel.id).state == "picked_up"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QCoreApplication, QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+
+from hal.lockboard.kerong.simulator import KerongSimulator
+from kiosk.app import KioskApp
+from kiosk.config import KioskConfig
+from kiosk.core.clock import ManualClock
+from kiosk.core.codes import generate_code
+from kiosk.core.inventory import place_parcel
+from kiosk.core.model import AuditEntry, Compartment, Size
+from kiosk.ui.bridge import CoreBridge
+from kiosk.ui.i18n import Translator
+from kiosk.ui.main_window import MainWindow
+from kiosk.ui.theme import apply_theme
+
+T = TypeVar("T")
+
+
+class ScenarioError(AssertionError):
+    """A scenario step could not be done as a person would (no such button, wrong screen, timeout)."""
+
+
+@dataclass(frozen=True)
+class SeededParcel:
+    id: str
+    compartment: str
+    code: str
+    size: str
+    recipient: str
+
+
+@dataclass(frozen=True)
+class ParcelView:
+    id: str
+    state: str
+    compartment: str | None
+    size: str
+    recipient: str
+
+
+@dataclass(frozen=True)
+class CompartmentView:
+    id: str
+    size: str
+    height_cm: int
+    state: str
+    board: int
+    lock: int
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, describe: Callable[[], str]) -> None:
+    """Let Qt and asyncio run until `condition` holds; fail with `describe()` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise ScenarioError(describe())
+        # qWait keeps Qt (and the qasync loop riding on it) dispatching while we poll, as qtbot.waitUntil does.
+        QTest.qWait(5)
+
+
+class SimulatorHandle:
+    """The simulated boards, addressed by compartment id as a tester thinks of them."""
+
+    def __init__(self, simulator: KerongSimulator, layout: tuple[Compartment, ...]) -> None:
+        self.simulator = simulator
+        self._by_id = {compartment.id: compartment for compartment in layout}
+
+    def _address(self, compartment_id: str) -> tuple[int, int]:
+        try:
+            compartment = self._by_id[compartment_id]
+        except KeyError:
+            raise ScenarioError(f"no compartment {compartment_id!r}; known: {sorted(self._by_id)}") from None
+        return compartment.board, compartment.lock
+
+    def close_door(self, compartment_id: str) -> None:
+        self.simulator.close_door(*self._address(compartment_id))
+
+    def open_door(self, compartment_id: str) -> None:
+        self.simulator.open_door(*self._address(compartment_id))
+
+    def jam(self, compartment_id: str, jammed: bool = True) -> None:
+        self.simulator.jam(*self._address(compartment_id), jammed)
+
+    def ir(self, compartment_id: str, present: bool = True) -> None:
+        self.simulator.set_occupied(*self._address(compartment_id), present)
+
+    def disconnect(self) -> None:
+        self.simulator.set_connected(False)
+
+    def reconnect(self) -> None:
+        self.simulator.set_connected(True)
+
+    def door_open(self, compartment_id: str) -> bool:
+        return self.simulator.door_open(*self._address(compartment_id))
+
+
+class KioskDriver:
+    """One running kiosk with its window; every method acts or looks as a person at the screen would."""
+
+    def __init__(
+        self,
+        config: KioskConfig,
+        simulator: KerongSimulator | None,
+        *,
+        clock: ManualClock | None = None,
+        size: tuple[int, int] = (1280, 800),
+    ) -> None:
+        self.config = config
+        self.clock = clock or ManualClock()
+        self.app = KioskApp(config, clock=self.clock, simulator=simulator)
+        # None when the boards are real or served by another process: the sim handle is then unusable.
+        self._sim = SimulatorHandle(simulator, config.compartments) if simulator is not None else None
+        application = QApplication.instance()
+        assert isinstance(application, QApplication), "the kiosk fixture needs a QApplication (pytest-qt qapp)"
+        self.application = application
+        apply_theme(application, "light")
+        self.translator = Translator(application)
+        self.bridge = CoreBridge(self.app.flows)
+        self.window = MainWindow(
+            self.bridge,
+            translator=self.translator,
+            default_language=config.locker.default_language,
+            windowed=True,
+        )
+        self.window.resize(*size)
+        self.window.show()
+        self.run(self.app.start())
+
+    @property
+    def sim(self) -> SimulatorHandle:
+        if self._sim is None:
+            raise ScenarioError("this kiosk runs without an in-process simulator")
+        return self._sim
+
+    # running ------------------------------------------------------------------------------------
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        """Run a coroutine on the kiosk's event loop while Qt keeps processing events."""
+        future = asyncio.ensure_future(coroutine)
+        wait_until(future.done, timeout, lambda: f"coroutine {coroutine!r} did not finish in {timeout} s")
+        return future.result()
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
+        wait_until(condition, timeout, lambda: f"timed out after {timeout} s waiting for {what or condition}")
+
+    def shutdown(self) -> None:
+        self.window.close()
+        self.window.deleteLater()
+        self.run(self.app.stop())
+        self.translator.set_language(self.config.locker.default_language)
+        self.bridge.deleteLater()
+        QCoreApplication.processEvents()
+
+    # the screen ---------------------------------------------------------------------------------
+    def screen(self) -> str:
+        return self.window.current_screen_id()
+
+    def wait_screen(self, screen_id: str, timeout: float = 5.0) -> None:
+        wait_until(
+            lambda: self.screen() == screen_id,
+            timeout,
+            lambda: f"expected screen {screen_id!r} within {timeout} s, still on {self.screen()!r}",
+        )
+
+    def _current_screen_widget(self) -> QWidget:
+        widget = self.window.findChild(QWidget, self.screen())
+        assert widget is not None
+        return widget
+
+    def widget(self, object_name: str) -> QWidget:
+        """The visible widget with this objectName on the current screen (or anywhere in the window)."""
+        screen = self._current_screen_widget()
+        candidates = [w for w in screen.findChildren(QWidget, object_name) if w.isVisible()]
+        if not candidates:
+            candidates = [w for w in self.window.findChildren(QWidget, object_name) if w.isVisible()]
+        if not candidates:
+            visible = sorted(
+                {
+                    w.objectName()
+                    for w in screen.findChildren(QAbstractButton)
+                    if w.isVisible() and w.objectName()
+                }
+            )
+            raise ScenarioError(
+                f"no visible {object_name!r} on screen {self.screen()!r}; buttons there: {visible}"
+            )
+        return candidates[0]
+
+    def text(self, object_name: str | None = None) -> str:
+        """All visible text of the current screen (or of one widget): what a person can read."""
+        from PySide6.QtWidgets import QLabel
+
+        root = self.widget(object_name) if object_name else self._current_screen_widget()
+        parts = []
+        for child in [root, *root.findChildren(QWidget)]:
+            if not child.isVisible():
+                continue
+            if isinstance(child, QLabel | QAbstractButton):
+                parts.append(child.text())
+        return "\n".join(part for part in parts if part)
+
+    def tap(self, object_name: str) -> None:
+        widget = self.widget(object_name)
+        if not widget.isEnabled():
+            raise ScenarioError(f"{object_name!r} on screen {self.screen()!r} is disabled")
+        QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         QPoint(widget.width() // 2, widget.height() // 2))
+        QCoreApplication.processEvents()
+
+    def type_code(self, code: str) -> None:
+        for digit in code:
+            self.tap(f"key_{digit}")
+        self.tap("key_ok")
+
+    # the locker ---------------------------------------------------------------------------------
+    def seed_parcel(self, size: str = "M", code: str | None = None, recipient: str = "Test Recipient") -> SeededParcel:
+        code = code or generate_code()
+        parcel = place_parcel(
+            self.app.store, self.clock, self.app.secrets.code_key, size=Size(size), code=code, recipient=recipient
+        )
+        assert parcel.compartment_id is not None
+        if self._sim is not None:
+            self._sim.ir(parcel.compartment_id, True)
+        return SeededParcel(parcel.id, parcel.compartment_id, code, size, recipient)
+
+    def parcel(self, parcel_id: str) -> ParcelView:
+        parcel = self.app.store.parcel(parcel_id)
+        return ParcelView(parcel.id, parcel.state.value, parcel.compartment_id, parcel.size.value, parcel.recipient)
+
+    def compartments(self) -> list[str]:
+        return [compartment.id for compartment in self.config.compartments]
+
+    def compartment(self, compartment_id: str) -> CompartmentView:
+        status = self.app.store.compartment(compartment_id)
+        layout = status.compartment
+        return CompartmentView(layout.id, layout.size.value, layout.height_cm, status.state.value,
+                               layout.board, layout.lock)
+
+    def door(self, compartment_id: str) -> str:
+        """The physical door, as the simulated board's sensors see it."""
+        return "open" if self.sim.door_open(compartment_id) else "closed"
+
+    def wait_door_open(self, compartment_id: str, timeout: float = 5.0) -> None:
+        """Wait until the door is physically open AND the kiosk has confirmed it by a status read, the moment
+        a person at the locker would see "door A07 is open" and reach for the parcel."""
+        from kiosk.core.model import JournalPhase
+
+        self.wait_until(
+            lambda: (self._sim is None or self._sim.door_open(compartment_id))
+            and self.app.locker.unfinished().get(compartment_id) is JournalPhase.OPENED,
+            timeout,
+            what=f"door {compartment_id} open and confirmed by the kiosk",
+        )
+
+    def open_doors(self) -> list[str]:
+        return [cid for cid in self.compartments() if self.sim.door_open(cid)]
+
+    def audit(self) -> list[AuditEntry]:
+        return list(self.app.store.audit_log())
+
+    def audit_kinds(self) -> list[str]:
+        return [entry.kind for entry in self.audit()]

@@ -1,0 +1,142 @@
+"""pytest plugin (entry point `pytest11: kiosk`): the `kiosk` fixture and its friends.
+
+- `kiosk`: a KioskDriver on the demo layout, a fresh SQLite file, an in-process simulated Kerong bus, a
+  ManualClock (`kiosk.clock.advance(60)`), fast hardware timers. Shut down after the test; a thread or
+  asyncio task that outlives the test, or an exception nobody handled in a task, fails the test.
+- `kiosk_factory(**options)`: more kiosks, e.g. a restart on the same database and simulator.
+- `kiosk_config(tmp_path, **changes)`: the config the fixture uses, to start a kiosk in a subprocess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.config import KioskConfig, load_config
+from kiosk.core.model import Timers
+
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "resources" / "config" / "demo.toml"
+
+# Hardware waits are real time (the simulator answers in microseconds); flow timers run on the ManualClock.
+FAST_HARDWARE = {"unlock_confirm_s": 0.02, "door_poll_s": 0.02}
+
+_bus_numbers = itertools.count(1)
+
+
+def make_test_config(
+    directory: Path,
+    *,
+    database: Path | None = None,
+    bus_url: str | None = None,
+    timers: dict[str, Any] | None = None,
+    base: Path = DEMO_CONFIG,
+) -> KioskConfig:
+    """The demo layout, with its database, secrets and bus moved into `directory`."""
+    config = load_config(base)
+    locker = dataclasses.replace(
+        config.locker,
+        database=database or directory / "kiosk.sqlite",
+        secrets_file=directory / "secrets.toml",
+    )
+    bus = dataclasses.replace(config.bus, url=bus_url or f"sim://qa-{next(_bus_numbers)}")
+    merged_timers = dataclasses.replace(Timers(), **{**FAST_HARDWARE, **(timers or {})})
+    return dataclasses.replace(config, locker=locker, bus=bus, timers=merged_timers)
+
+
+@pytest.fixture
+def kiosk_event_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync loop riding on the test's QApplication: asyncio runs whenever Qt processes events."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    failures: list[str] = []
+
+    def record_failure(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        failures.append(f"{context.get('message')}: {context.get('exception')!r}")
+
+    loop.set_exception_handler(record_failure)
+    yield loop
+    leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in leftover:
+        task.cancel()
+    qapp.aboutToQuit.disconnect(loop._after_run_forever)
+    loop.stop()
+    loop._after_run_forever()
+    asyncio.events._set_running_loop(None)
+    loop.close()
+    asyncio.set_event_loop(None)
+    if leftover:
+        pytest.fail(f"asyncio tasks outlived the test: {leftover}")
+    if failures:
+        pytest.fail("unhandled exceptions in asyncio tasks:\n" + "\n".join(failures))
+
+
+@pytest.fixture
+def kiosk_config(tmp_path: Path) -> Callable[..., KioskConfig]:
+    def make(**changes: Any) -> KioskConfig:
+        return make_test_config(tmp_path, **changes)
+
+    return make
+
+
+@pytest.fixture
+def kiosk_factory(
+    qapp: Any, kiosk_event_loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> Iterator[Callable[..., Any]]:
+    from hal.lockboard.kerong.simulator import KerongSimulator
+    from kiosk.testing.driver import KioskDriver
+
+    threads_before = set(threading.enumerate())
+    running: list[KioskDriver] = []
+    simulators: list[KerongSimulator] = []
+
+    def make(
+        *,
+        simulator: KerongSimulator | None = None,
+        config: KioskConfig | None = None,
+        size: tuple[int, int] = (1280, 800),
+        **config_changes: Any,
+    ) -> KioskDriver:
+        config = config or make_test_config(tmp_path, **config_changes)
+        if simulator is None:
+            boards = max(compartment.board for compartment in config.compartments) + 1
+            simulator = KerongSimulator(boards=boards, hook_closed_bit=config.bus.hook_closed_bit)
+            simulators.append(simulator)
+        driver = KioskDriver(config, simulator, size=size)
+        running.append(driver)
+        return driver
+
+    def stop(driver: KioskDriver) -> None:
+        if driver in running:
+            running.remove(driver)
+            driver.shutdown()
+
+    make.stop = stop  # type: ignore[attr-defined]
+    yield make
+    for driver in reversed(running):
+        driver.shutdown()
+    for simulator in simulators:
+        simulator.stop()
+    lingering = [
+        thread for thread in set(threading.enumerate()) - threads_before
+        if thread.is_alive() and not isinstance(thread, threading._DummyThread)
+    ]
+    for thread in lingering:
+        thread.join(timeout=2)
+    lingering = [thread for thread in lingering if thread.is_alive()]
+    if lingering:
+        pytest.fail(f"threads outlived the test: {lingering}")
+
+
+@pytest.fixture
+def kiosk(kiosk_factory: Callable[..., Any]) -> Any:
+    """The real kiosk, offscreen, on a temporary store and a simulated bus (see kiosk.testing.driver)."""
+    return kiosk_factory()

@@ -1,0 +1,123 @@
+"""`make screenshots`: drive the real kiosk to every screen and save each at 1280x800 and 1080x1920.
+
+    python -m kiosk.testing.screenshots docs/screenshots [--language de]
+
+The kiosk runs exactly as in the QA scenarios (simulated bus, temporary store, manual clock), so every
+picture is a state a person can reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+SIZES = {"landscape": (1280, 800), "portrait": (1080, 1920)}
+
+
+def capture_all(out_dir: Path, language: str) -> list[Path]:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from hal.lockboard.kerong.simulator import KerongSimulator
+    from kiosk.testing.driver import KioskDriver
+    from kiosk.testing.plugin import make_test_config
+
+    application = QApplication.instance() or QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(application, already_running=True)
+    asyncio.set_event_loop(loop)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    suffix = "" if language == "en" else f"-{language}"
+
+    for orientation, size in SIZES.items():
+        with tempfile.TemporaryDirectory() as scratch:
+            config = make_test_config(Path(scratch))
+            boards = max(compartment.board for compartment in config.compartments) + 1
+            simulator = KerongSimulator(boards=boards)
+            kiosk = KioskDriver(config, simulator, size=size)
+            if language != "en":
+                kiosk.tap("language_button")
+
+            def shot(name: str, kiosk: KioskDriver = kiosk, orientation: str = orientation) -> None:
+                kiosk.wait_until(lambda: kiosk.window.isVisible(), what="the window")
+                path = out_dir / f"{name}-{orientation}{suffix}.png"
+                kiosk.window.grab().save(str(path))
+                written.append(path)
+
+            try:
+                walk_every_screen(kiosk, shot)
+            finally:
+                kiosk.shutdown()
+                simulator.stop()
+    return written
+
+
+def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
+    from kiosk.testing.driver import KioskDriver
+
+    assert isinstance(kiosk, KioskDriver)
+    two = [kiosk.seed_parcel(size="S", code="246810"), kiosk.seed_parcel(size="M", code="246810")]
+    jammed = kiosk.seed_parcel(size="L", code="135790")
+    shot("home")
+    kiosk.tap("pickup_button")
+    kiosk.wait_screen("pickup_code")
+    shot("pickup_code")
+    kiosk.type_code("999999")
+    kiosk.wait_screen("pickup_code")
+    shot("pickup_code-wrong")
+    kiosk.type_code("246810")
+    kiosk.wait_screen("parcel_list")
+    shot("parcel_list")
+    kiosk.tap("open_all_button")
+    kiosk.wait_screen("door_open")
+    kiosk.wait_until(lambda: len(kiosk.open_doors()) == 2, what="both doors open")
+    shot("door_open")
+    kiosk.clock.advance(kiosk.config.timers.inactivity_s + 0.1)
+    kiosk.wait_screen("more_time")
+    shot("more_time")
+    kiosk.tap("more_time_button")
+    kiosk.wait_screen("door_open")
+    for parcel in two:
+        kiosk.sim.close_door(parcel.compartment)
+    kiosk.wait_screen("thank_you")
+    shot("thank_you")
+    kiosk.tap("report_button")
+    kiosk.wait_screen("report_problem")
+    shot("report_problem")
+    kiosk.tap("problem_damaged")
+    kiosk.wait_screen("thank_you")
+    shot("thank_you-reported")
+    kiosk.tap("done_button")
+    kiosk.wait_screen("home")
+    kiosk.sim.jam(jammed.compartment)
+    kiosk.tap("pickup_button")
+    kiosk.type_code("135790")
+    kiosk.wait_screen("error", timeout=10)
+    shot("error-door_fault")
+    kiosk.tap("home_button")
+    kiosk.wait_screen("home")
+    kiosk.tap("pickup_button")
+    for _ in range(kiosk.config.timers.lockout_after_failures):
+        kiosk.type_code("000000")
+    kiosk.wait_screen("locked_out")
+    shot("locked_out")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--language", default=None, help="en or de (default: both)")
+    arguments = parser.parse_args(argv)
+    languages = [arguments.language] if arguments.language else ["en", "de"]
+    for language in languages:
+        for path in capture_all(arguments.out_dir, language):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

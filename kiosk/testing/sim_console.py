@@ -1,0 +1,149 @@
+"""The simulator console of `make demo`: every door of the simulated bank, and the hands of a tester.
+
+It plays the physical world around the kiosk: close a door the kiosk opened, pull one open, jam a latch,
+put a parcel in front of the infrared sensor, or cut a board off the bus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hal.lockboard.kerong.simulator import KerongSimulator, SimEvent
+from kiosk.core.model import Compartment
+
+COLUMNS = ("door", "board", "state", "parcel", "latch", "actions")
+
+
+class _SimulatorSignals(QObject):
+    """Simulator events arrive on the serving thread; this hops them onto the GUI thread."""
+
+    changed = Signal()
+
+
+class SimulatorConsole(QWidget):
+    def __init__(self, simulator: KerongSimulator, layout: Sequence[Compartment]) -> None:
+        super().__init__()
+        self.setObjectName("simulator_console")
+        self.setWindowTitle(self.tr("Simulator console"))
+        self.simulator = simulator
+        self.layout_ = tuple(sorted(layout, key=lambda c: c.id))
+        self._signals = _SimulatorSignals()
+        self._signals.changed.connect(self.refresh, Qt.ConnectionType.QueuedConnection)
+        self.simulator.add_listener(self._on_simulator_event)
+
+        intro = QLabel(self.tr("The simulated lock boards. Act here as a person at the locker would."))
+        intro.setWordWrap(True)
+        self.table = QTableWidget(len(self.layout_), len(COLUMNS))
+        self.table.setObjectName("simulator_doors")
+        self.table.setAccessibleName(self.tr("Doors of the simulated locker"))
+        self.table.setHorizontalHeaderLabels(
+            [self.tr("Door"), self.tr("Board / lock"), self.tr("Door state"), self.tr("Parcel (IR)"),
+             self.tr("Latch"), self.tr("Actions")]
+        )
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self._door_buttons: dict[str, QPushButton] = {}
+        self._jam_boxes: dict[str, QCheckBox] = {}
+        self._parcel_boxes: dict[str, QCheckBox] = {}
+        for row, compartment in enumerate(self.layout_):
+            self.table.setItem(row, 0, QTableWidgetItem(compartment.id))
+            self.table.setItem(row, 1, QTableWidgetItem(f"{compartment.board} / {compartment.lock}"))
+            self.table.setItem(row, 2, QTableWidgetItem())
+            actions = QWidget()
+            actions_layout = QHBoxLayout(actions)
+            actions_layout.setContentsMargins(2, 0, 2, 0)
+            door_button = QPushButton()
+            door_button.setObjectName(f"sim_door_{compartment.id}")
+            door_button.clicked.connect(lambda _=False, c=compartment: self._toggle_door(c))
+            jam_box = QCheckBox(self.tr("jammed"))
+            jam_box.setObjectName(f"sim_jam_{compartment.id}")
+            jam_box.setAccessibleName(self.tr("Latch of door %1 jammed").replace("%1", compartment.id))
+            jam_box.toggled.connect(lambda on, c=compartment: self.simulator.jam(c.board, c.lock, on))
+            parcel_box = QCheckBox(self.tr("parcel inside"))
+            parcel_box.setObjectName(f"sim_parcel_{compartment.id}")
+            parcel_box.setAccessibleName(self.tr("Parcel seen in door %1").replace("%1", compartment.id))
+            parcel_box.toggled.connect(
+                lambda on, c=compartment: self.simulator.set_occupied(c.board, c.lock, on)
+            )
+            for widget in (door_button, jam_box, parcel_box):
+                actions_layout.addWidget(widget)
+            self._door_buttons[compartment.id] = door_button
+            self._jam_boxes[compartment.id] = jam_box
+            self._parcel_boxes[compartment.id] = parcel_box
+            self.table.setCellWidget(row, 5, actions)
+
+        boards_row = QHBoxLayout()
+        self._board_boxes: list[QCheckBox] = []
+        for board in range(self.simulator.boards):
+            box = QCheckBox(self.tr("Board %1 connected").replace("%1", str(board)))
+            box.setObjectName(f"sim_board_{board}_connected")
+            box.setAccessibleName(box.text())
+            box.toggled.connect(lambda on, b=board: self.simulator.set_connected(on, b))
+            boards_row.addWidget(box)
+            self._board_boxes.append(box)
+        boards_row.addStretch(1)
+
+        column = QVBoxLayout(self)
+        column.addWidget(intro)
+        column.addLayout(boards_row)
+        column.addWidget(self.table)
+        self.resize(760, 720)
+        self.refresh()
+
+    def _on_simulator_event(self, _event: SimEvent) -> None:
+        self._signals.changed.emit()
+
+    def _toggle_door(self, compartment: Compartment) -> None:
+        if self.simulator.door_open(compartment.board, compartment.lock):
+            self.simulator.close_door(compartment.board, compartment.lock)
+        else:
+            self.simulator.open_door(compartment.board, compartment.lock)
+
+    def refresh(self) -> None:
+        snapshot = self.simulator.snapshot()
+        for row, compartment in enumerate(self.layout_):
+            state = snapshot[compartment.board][compartment.lock]
+            door_item = self.table.item(row, 2)
+            door_item.setText(self.tr("OPEN") if state.door_open else self.tr("closed"))
+            door_item.setForeground(Qt.GlobalColor.darkRed if state.door_open else Qt.GlobalColor.darkGreen)
+            parcel_item = QTableWidgetItem(self.tr("yes") if state.occupied else self.tr("empty"))
+            self.table.setItem(row, 3, parcel_item)
+            latch_item = QTableWidgetItem(
+                self.tr("jammed") if state.jammed else (self.tr("latched") if state.latched else self.tr("released"))
+            )
+            self.table.setItem(row, 4, latch_item)
+            button = self._door_buttons[compartment.id]
+            button.setText(self.tr("Close door") if state.door_open else self.tr("Pull open"))
+            button.setAccessibleName(
+                (self.tr("Close door %1") if state.door_open else self.tr("Pull door %1 open")).replace(
+                    "%1", compartment.id
+                )
+            )
+            for box, value in ((self._jam_boxes[compartment.id], state.jammed),
+                               (self._parcel_boxes[compartment.id], state.occupied)):
+                box.blockSignals(True)
+                box.setChecked(value)
+                box.blockSignals(False)
+        for board, box in enumerate(self._board_boxes):
+            box.blockSignals(True)
+            box.setChecked(self.simulator.connected(board))
+            box.blockSignals(False)
+
+    def closeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        self.simulator.remove_listener(self._on_simulator_event)
+        super().closeEvent(event)  # type: ignore[arg-type]
