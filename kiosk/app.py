@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -121,7 +122,11 @@ class KioskApp:
             if waiting:
                 continue
             parcel = place_parcel(
-                self.store, self.clock, self.secrets.code_key, size=demo.size, code=demo.code,
+                self.store,
+                self.clock,
+                self.secrets.code_key,
+                size=demo.size,
+                code=demo.code,
                 recipient=demo.recipient,
             )
             if self.simulator is not None and parcel.compartment_id is not None:
@@ -132,10 +137,17 @@ class KioskApp:
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="kiosk", description="The touchscreen application of a parcel locker.")
-    parser.add_argument("--config", type=Path, help="kiosk.toml (default with --demo: the bundled demo config)")
-    parser.add_argument("--demo", action="store_true",
-                        help="standalone demo: simulated boards, demo parcels, a simulator console window")
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="The touchscreen application of a parcel locker."
+    )
+    parser.add_argument(
+        "--config", type=Path, help="kiosk.toml (default with --demo: the bundled demo config)"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="standalone demo: simulated boards, demo parcels, a simulator console window",
+    )
     parser.add_argument("--windowed", action="store_true", help="a normal window instead of full screen")
     parser.add_argument("--verbose", action="store_true")
     # For `make bench`: print "ready" once interactive, quit when standard input closes.
@@ -161,8 +173,12 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
     apply_theme(application, "light")
     translator = Translator(application)
     bridge = CoreBridge(kiosk.flows)
-    window = MainWindow(bridge, translator=translator,
-                        default_language=kiosk.config.locker.default_language, windowed=arguments.windowed)
+    window = MainWindow(
+        bridge,
+        translator=translator,
+        default_language=kiosk.config.locker.default_language,
+        windowed=arguments.windowed,
+    )
     demo = arguments.demo
     console = None
     if demo and kiosk.simulator is not None:
@@ -176,8 +192,9 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
     if demo:
         for demo_parcel in kiosk.seed_demo_parcels():
             log.debug("placed demo parcel for %s", demo_parcel.recipient)
-        print("Demo pickup codes: 111111 (one parcel), 222222 (two parcels), 333333 (one XL parcel)",
-              flush=True)
+        print(
+            "Demo pickup codes: 111111 (one parcel), 222222 (two parcels), 333333 (one XL parcel)", flush=True
+        )
     closed = asyncio.Event()
     application.lastWindowClosed.connect(closed.set)
     loop = asyncio.get_running_loop()
@@ -186,7 +203,12 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
     if arguments.benchmark_start:
         await asyncio.sleep(0)  # one turn of the loop: the home screen is painted and serving
         print("ready", flush=True)
-        loop.add_reader(sys.stdin.fileno(), lambda: os.read(sys.stdin.fileno(), 4096) or closed.set())
+
+        def on_input() -> None:
+            if not os.read(sys.stdin.fileno(), 4096):
+                closed.set()
+
+        loop.add_reader(sys.stdin.fileno(), on_input)
     try:
         await closed.wait()
     finally:
@@ -199,16 +221,18 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
 def main(argv: Sequence[str] | None = None) -> int:
     started_at = time.perf_counter()
     arguments = parse_arguments(argv)
-    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if arguments.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         config = load_config(arguments.config)
     except ConfigError as error:
         print(f"kiosk: configuration error: {error}", file=sys.stderr)
         return 2
 
-    from PySide6.QtWidgets import QApplication
     import qasync
+    from PySide6.QtWidgets import QApplication
 
     application = QApplication(sys.argv[:1])
     application.setApplicationName("Locker Kiosk")
@@ -217,10 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, StoreError) as error:
         print(f"kiosk: cannot start: {error}", file=sys.stderr)
         return 2
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         qasync.run(run_kiosk(kiosk, arguments, started_at))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

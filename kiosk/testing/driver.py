@@ -1,4 +1,5 @@
-"""The QA driver: the real kiosk, offscreen, on a temporary store and a simulated bus, driven as a person would.
+"""The QA driver: the real kiosk, offscreen, on a temporary store and a simulated bus, driven as a person
+would.
 
 Scenarios use it through the `kiosk` fixture of the pytest plugin (kiosk.testing.plugin):
 
@@ -72,12 +73,12 @@ class CompartmentView:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, describe: Callable[[], str]) -> None:
-    """Let Qt and asyncio run until `condition` holds; fail with `describe()` after `timeout` seconds."""
+    """Let Qt and asyncio run until `condition` holds; fail with `describe()` after `timeout` s."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise ScenarioError(describe())
-        # qWait keeps Qt (and the qasync loop riding on it) dispatching while we poll, as qtbot.waitUntil does.
+        # qWait keeps Qt (and the qasync loop riding on it) dispatching while we poll, like qtbot.waitUntil.
         QTest.qWait(5)
 
 
@@ -134,7 +135,9 @@ class KioskDriver:
         # None when the boards are real or served by another process: the sim handle is then unusable.
         self._sim = SimulatorHandle(simulator, config.compartments) if simulator is not None else None
         application = QApplication.instance()
-        assert isinstance(application, QApplication), "the kiosk fixture needs a QApplication (pytest-qt qapp)"
+        assert isinstance(application, QApplication), (
+            "the kiosk fixture needs a QApplication (pytest-qt qapp)"
+        )
         self.application = application
         apply_theme(application, "light")
         self.translator = Translator(application)
@@ -225,8 +228,12 @@ class KioskDriver:
         widget = self.widget(object_name)
         if not widget.isEnabled():
             raise ScenarioError(f"{object_name!r} on screen {self.screen()!r} is disabled")
-        QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         QPoint(widget.width() // 2, widget.height() // 2))
+        QTest.mouseClick(
+            widget,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            QPoint(widget.width() // 2, widget.height() // 2),
+        )
         QCoreApplication.processEvents()
 
     def type_code(self, code: str) -> None:
@@ -235,10 +242,17 @@ class KioskDriver:
         self.tap("key_ok")
 
     # the locker ---------------------------------------------------------------------------------
-    def seed_parcel(self, size: str = "M", code: str | None = None, recipient: str = "Test Recipient") -> SeededParcel:
+    def seed_parcel(
+        self, size: str = "M", code: str | None = None, recipient: str = "Test Recipient"
+    ) -> SeededParcel:
         code = code or generate_code()
         parcel = place_parcel(
-            self.app.store, self.clock, self.app.secrets.code_key, size=Size(size), code=code, recipient=recipient
+            self.app.store,
+            self.clock,
+            self.app.secrets.code_key,
+            size=Size(size),
+            code=code,
+            recipient=recipient,
         )
         assert parcel.compartment_id is not None
         if self._sim is not None:
@@ -247,7 +261,9 @@ class KioskDriver:
 
     def parcel(self, parcel_id: str) -> ParcelView:
         parcel = self.app.store.parcel(parcel_id)
-        return ParcelView(parcel.id, parcel.state.value, parcel.compartment_id, parcel.size.value, parcel.recipient)
+        return ParcelView(
+            parcel.id, parcel.state.value, parcel.compartment_id, parcel.size.value, parcel.recipient
+        )
 
     def compartments(self) -> list[str]:
         return [compartment.id for compartment in self.config.compartments]
@@ -255,8 +271,9 @@ class KioskDriver:
     def compartment(self, compartment_id: str) -> CompartmentView:
         status = self.app.store.compartment(compartment_id)
         layout = status.compartment
-        return CompartmentView(layout.id, layout.size.value, layout.height_cm, status.state.value,
-                               layout.board, layout.lock)
+        return CompartmentView(
+            layout.id, layout.size.value, layout.height_cm, status.state.value, layout.board, layout.lock
+        )
 
     def door(self, compartment_id: str) -> str:
         """The physical door, as the simulated board's sensors see it."""
@@ -268,8 +285,10 @@ class KioskDriver:
         from kiosk.core.model import JournalPhase
 
         self.wait_until(
-            lambda: (self._sim is None or self._sim.door_open(compartment_id))
-            and self.app.locker.unfinished().get(compartment_id) is JournalPhase.OPENED,
+            lambda: (
+                (self._sim is None or self._sim.door_open(compartment_id))
+                and self.app.locker.unfinished().get(compartment_id) is JournalPhase.OPENED
+            ),
             timeout,
             what=f"door {compartment_id} open and confirmed by the kiosk",
         )

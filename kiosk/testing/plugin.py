@@ -126,7 +126,8 @@ def kiosk_factory(
     for simulator in simulators:
         simulator.stop()
     lingering = [
-        thread for thread in set(threading.enumerate()) - threads_before
+        thread
+        for thread in set(threading.enumerate()) - threads_before
         if thread.is_alive() and not isinstance(thread, threading._DummyThread)
     ]
     for thread in lingering:

@@ -50,8 +50,14 @@ class SimulatorConsole(QWidget):
         self.table.setObjectName("simulator_doors")
         self.table.setAccessibleName(self.tr("Doors of the simulated locker"))
         self.table.setHorizontalHeaderLabels(
-            [self.tr("Door"), self.tr("Board / lock"), self.tr("Door state"), self.tr("Parcel (IR)"),
-             self.tr("Latch"), self.tr("Actions")]
+            [
+                self.tr("Door"),
+                self.tr("Board / lock"),
+                self.tr("Door state"),
+                self.tr("Parcel (IR)"),
+                self.tr("Latch"),
+                self.tr("Actions"),
+            ]
         )
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -118,13 +124,16 @@ class SimulatorConsole(QWidget):
         snapshot = self.simulator.snapshot()
         for row, compartment in enumerate(self.layout_):
             state = snapshot[compartment.board][compartment.lock]
-            door_item = self.table.item(row, 2)
+            door_item = QTableWidgetItem()
+            self.table.setItem(row, 2, door_item)
             door_item.setText(self.tr("OPEN") if state.door_open else self.tr("closed"))
             door_item.setForeground(Qt.GlobalColor.darkRed if state.door_open else Qt.GlobalColor.darkGreen)
             parcel_item = QTableWidgetItem(self.tr("yes") if state.occupied else self.tr("empty"))
             self.table.setItem(row, 3, parcel_item)
             latch_item = QTableWidgetItem(
-                self.tr("jammed") if state.jammed else (self.tr("latched") if state.latched else self.tr("released"))
+                self.tr("jammed")
+                if state.jammed
+                else (self.tr("latched") if state.latched else self.tr("released"))
             )
             self.table.setItem(row, 4, latch_item)
             button = self._door_buttons[compartment.id]
@@ -134,8 +143,10 @@ class SimulatorConsole(QWidget):
                     "%1", compartment.id
                 )
             )
-            for box, value in ((self._jam_boxes[compartment.id], state.jammed),
-                               (self._parcel_boxes[compartment.id], state.occupied)):
+            for box, value in (
+                (self._jam_boxes[compartment.id], state.jammed),
+                (self._parcel_boxes[compartment.id], state.occupied),
+            ):
                 box.blockSignals(True)
                 box.setChecked(value)
                 box.blockSignals(False)
@@ -144,6 +155,6 @@ class SimulatorConsole(QWidget):
             box.setChecked(self.simulator.connected(board))
             box.blockSignals(False)
 
-    def closeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: object) -> None:
         self.simulator.remove_listener(self._on_simulator_event)
         super().closeEvent(event)  # type: ignore[arg-type]

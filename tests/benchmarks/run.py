@@ -66,9 +66,21 @@ def measure_start_and_memory() -> tuple[list[float], list[float]]:
         for _ in range(START_RUNS):
             spawned = time.perf_counter()
             process = subprocess.Popen(
-                [sys.executable, "-m", "kiosk.app", "--config", str(config), "--windowed", "--benchmark-start"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.PIPE, env=environment,
-                text=True, cwd=REPO,
+                [
+                    sys.executable,
+                    "-m",
+                    "kiosk.app",
+                    "--config",
+                    str(config),
+                    "--windowed",
+                    "--benchmark-start",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
+                env=environment,
+                text=True,
+                cwd=REPO,
             )
             assert process.stdout is not None and process.stdin is not None
             line = process.stdout.readline()

@@ -201,7 +201,9 @@ def test_report_a_problem_after_pickup(kiosk):
     kiosk.wait_screen("report_problem")
     kiosk.tap("problem_damaged")
     kiosk.wait_screen("thank_you")
-    reports = [entry for entry in kiosk.audit() if entry.parcel_id == parcel.id or "damaged" in str(entry.details)]
+    reports = [
+        entry for entry in kiosk.audit() if entry.parcel_id == parcel.id or "damaged" in str(entry.details)
+    ]
     assert any("damaged" in str(entry.details) for entry in reports)
 
 
@@ -217,14 +219,21 @@ def test_language_switches_live_and_returns_to_default_when_idle(kiosk):
     kiosk.wait_until(lambda: kiosk.text() == english, what="the default language")
 
 
-@pytest.mark.parametrize("door_closed_while_down", [False, True], ids=["door-still-open", "closed-while-down"])
-def test_kill_9_with_a_door_open_loses_nothing_and_doubles_nothing(kiosk_factory, tmp_path, door_closed_while_down):
+@pytest.mark.parametrize(
+    "door_closed_while_down", [False, True], ids=["door-still-open", "closed-while-down"]
+)
+def test_kill_9_with_a_door_open_loses_nothing_and_doubles_nothing(
+    kiosk_factory, tmp_path, door_closed_while_down
+):
     simulator = KerongSimulator(boards=2)
     device = simulator.serve_pty()
     database = tmp_path / "kiosk.sqlite"
     child = subprocess.Popen(
         [sys.executable, str(CHILD), str(tmp_path), str(database), device, "918273"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     try:
@@ -255,7 +264,9 @@ def test_kill_9_with_a_door_open_loses_nothing_and_doubles_nothing(kiosk_factory
             assert kiosk.parcel(parcel_id).state == "in_locker"
             kiosk.sim.ir(compartment_id, False)
             kiosk.sim.close_door(compartment_id)
-        kiosk.wait_until(lambda: kiosk.parcel(parcel_id).state == "picked_up", what="the pickup to be committed")
+        kiosk.wait_until(
+            lambda: kiosk.parcel(parcel_id).state == "picked_up", what="the pickup to be committed"
+        )
         assert kiosk.compartment(compartment_id).state == "free"
         assert kiosk.app.store.unfinished_journal() == []
         assert kiosk.audit_kinds().count("parcel_picked_up") == 1
@@ -268,8 +279,8 @@ def test_kill_9_with_a_door_open_loses_nothing_and_doubles_nothing(kiosk_factory
 
 
 def _address(kiosk_factory, compartment_id):
-    from kiosk.testing.plugin import DEMO_CONFIG
     from kiosk.config import load_config
+    from kiosk.testing.plugin import DEMO_CONFIG
 
     compartment = next(c for c in load_config(DEMO_CONFIG).compartments if c.id == compartment_id)
     return compartment.board, compartment.lock
