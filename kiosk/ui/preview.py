@@ -1,0 +1,171 @@
+"""Render every screen with sample view models to PNG files, for looking at the layout by eye.
+
+    QT_QPA_PLATFORM=offscreen uv run python -m kiosk.ui.preview /tmp/kiosk-preview
+
+Sizes: 1280x800 landscape and 1080x1920 portrait; every language and theme unless narrowed down with
+--languages / --themes. The .qm files must be built first (see kiosk/ui/i18n.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from kiosk.core.flows.api import FlowListener
+from kiosk.core.flows.views import (
+    CodeError,
+    DoorOpenView,
+    ErrorReason,
+    ErrorView,
+    HomeView,
+    Intent,
+    LockedOutView,
+    MapCell,
+    MoreTimeView,
+    ParcelItem,
+    ParcelListView,
+    PickupCodeView,
+    ReportProblemView,
+    Screen,
+    ScreenId,
+    ThankYouView,
+)
+from kiosk.core.model import DoorState, ProblemKind, Size
+from kiosk.ui.bridge import CoreBridge
+from kiosk.ui.i18n import LANGUAGES, TRANSLATIONS_DIR, Translator
+from kiosk.ui.main_window import MainWindow
+from kiosk.ui.theme import HIGH_CONTRAST, THEMES
+
+SIZES = ((1280, 800), (1080, 1920))
+
+# (column letter, [(size, top edge cm), ...] from the top down); column B holds the screen, hence its gap.
+_BANK = (
+    ("A", [(Size.L, 200), (Size.M, 160), (Size.M, 140), (Size.S, 120), (Size.S, 110), (Size.L, 100),
+           (Size.L, 60)]),
+    ("B", [(Size.M, 200), (Size.M, 180), (Size.L, 80), (Size.S, 40), (Size.S, 30)]),
+    ("C", [(Size.S, 200), (Size.S, 190), (Size.M, 180), (Size.M, 160), (Size.L, 140), (Size.XL, 100),
+           (Size.S, 40), (Size.S, 30)]),
+    ("D", [(Size.XL, 200), (Size.L, 140), (Size.M, 100), (Size.M, 80), (Size.L, 60)]),
+)
+
+
+def sample_cells(open_doors: Sequence[str], waiting: bool = False) -> tuple[MapCell, ...]:
+    cells = []
+    for column, (letter, stack) in enumerate(_BANK):
+        for index, (size, top) in enumerate(stack, start=1):
+            compartment_id = f"{letter}{index:02d}"
+            mine = compartment_id in open_doors
+            door = DoorState.OPEN if mine and not waiting else DoorState.CLOSED
+            cells.append(MapCell(compartment_id, column, top, size, door, highlighted=mine))
+    return tuple(cells)
+
+
+def sample_screens() -> list[tuple[str, Screen]]:
+    """One or more sample view models per screen; the name becomes part of the file name."""
+    parcels = (
+        ParcelItem("p-1001", "A07", Size.L, opened=True),
+        ParcelItem("p-1002", "C03", Size.M, opened=False),
+        ParcelItem("p-1003", "D01", Size.XL, opened=False),
+    )
+    return [
+        ("home", Screen(ScreenId.HOME, HomeView())),
+        ("pickup_code", Screen(ScreenId.PICKUP_CODE, PickupCodeView())),
+        ("pickup_code_wrong", Screen(ScreenId.PICKUP_CODE, PickupCodeView(CodeError.WRONG_CODE, 3, 5))),
+        ("parcel_list", Screen(ScreenId.PARCEL_LIST, ParcelListView(parcels))),
+        ("door_open", Screen(ScreenId.DOOR_OPEN, DoorOpenView(("C03",), sample_cells(["C03"]), False))),
+        ("door_open_two", Screen(ScreenId.DOOR_OPEN,
+                                 DoorOpenView(("A07", "B02"), sample_cells(["A07", "B02"]), False))),
+        ("door_opening", Screen(ScreenId.DOOR_OPEN,
+                                DoorOpenView(("C03",), sample_cells(["C03"], waiting=True), True))),
+        ("report_problem", Screen(ScreenId.REPORT_PROBLEM, ReportProblemView(("p-1002",)))),
+        ("thank_you", Screen(ScreenId.THANK_YOU, ThankYouView(2))),
+        ("thank_you_report", Screen(ScreenId.THANK_YOU, ThankYouView(1, ProblemKind.DAMAGED))),
+        ("locked_out", Screen(ScreenId.LOCKED_OUT, LockedOutView(272))),
+        ("more_time", Screen(ScreenId.MORE_TIME, MoreTimeView(12, ScreenId.PICKUP_CODE))),
+        ("error_door", Screen(ScreenId.ERROR, ErrorView(ErrorReason.DOOR_FAULT, "A07"))),
+        ("error_bus", Screen(ScreenId.ERROR, ErrorView(ErrorReason.BUS_DOWN))),
+    ]
+
+
+class StaticFlows:
+    """Flows that only show what they are told; intents are ignored (nothing to drive in a preview)."""
+
+    def __init__(self) -> None:
+        self._screen = Screen(ScreenId.HOME, HomeView())
+        self._listeners: list[FlowListener] = []
+
+    @property
+    def screen(self) -> Screen:
+        return self._screen
+
+    def add_listener(self, listener: FlowListener) -> None:
+        self._listeners.append(listener)
+
+    def intent(self, intent: Intent, **arguments: object) -> None:
+        del intent, arguments
+
+    def show(self, screen: Screen) -> None:
+        self._screen = screen
+        for listener in self._listeners:
+            listener.on_screen(screen)
+
+
+def render(outdir: Path, languages: Sequence[str], themes: Sequence[str], translations: Path) -> list[Path]:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    outdir.mkdir(parents=True, exist_ok=True)
+    flows = StaticFlows()
+    bridge = CoreBridge(flows)
+    window = MainWindow(bridge, windowed=True, translator=Translator(app, translations),
+                        layout_info="Locker 0421 · Central Station, main hall")
+    window.show()
+    written = []
+    for theme in themes:
+        window.set_accessible_mode(theme == HIGH_CONTRAST)
+        for language in languages:
+            window.set_language(language)
+            app.processEvents()
+            for width, height in SIZES:
+                window.resize(width, height)
+                for name, screen in sample_screens():
+                    flows.show(screen)
+                    if name == "pickup_code_wrong":
+                        for digit in "47110815":
+                            window.screen_widget(ScreenId.PICKUP_CODE).keypad.press_digit(digit)  # type: ignore[attr-defined]
+                    app.processEvents()
+                    path = outdir / f"{theme}_{language}_{width}x{height}_{name}.png"
+                    window.grab().save(str(path))
+                    written.append(path)
+                    if name == "pickup_code_wrong":
+                        window.screen_widget(ScreenId.PICKUP_CODE).keypad.clear()  # type: ignore[attr-defined]
+    # The application may outlive this preview (tests): leave it as it was found.
+    window.set_accessible_mode(False)
+    window.translator.uninstall()
+    window.close()
+    window.deleteLater()
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kiosk.ui.preview", description=__doc__.splitlines()[0])
+    parser.add_argument("outdir", type=Path)
+    parser.add_argument("--languages", default=",".join(LANGUAGES))
+    parser.add_argument("--themes", default=",".join(THEMES))
+    parser.add_argument("--translations", type=Path, default=TRANSLATIONS_DIR)
+    args = parser.parse_args(argv)
+    languages = [lang for lang in args.languages.split(",") if lang]
+    themes = [theme for theme in args.themes.split(",") if theme]
+    unknown = [x for x in languages if x not in LANGUAGES] + [x for x in themes if x not in THEMES]
+    if unknown:
+        parser.error(f"unknown language or theme: {', '.join(unknown)}")
+    written = render(args.outdir, languages, themes, args.translations)
+    print(f"wrote {len(written)} screenshots to {args.outdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

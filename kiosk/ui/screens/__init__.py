@@ -1,0 +1,45 @@
+"""One widget per ScreenId; each renders the view model the flows hand it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.ui.screens.base import ScreenWidget
+from kiosk.ui.screens.door_open import DoorOpenScreen
+from kiosk.ui.screens.error import ErrorScreen
+from kiosk.ui.screens.home import HomeScreen
+from kiosk.ui.screens.locked_out import LockedOutScreen
+from kiosk.ui.screens.more_time import MoreTimeScreen
+from kiosk.ui.screens.parcel_list import ParcelListScreen
+from kiosk.ui.screens.pickup_code import PickupCodeScreen
+from kiosk.ui.screens.report_problem import ReportProblemScreen
+from kiosk.ui.screens.thank_you import ThankYouScreen
+from kiosk.ui.widgets import IntentSink
+
+# Each takes the intent sink (CoreBridge.send) and builds its widgets once.
+SCREEN_CLASSES: tuple[Callable[[IntentSink], ScreenWidget[Any]], ...] = (
+    HomeScreen,
+    PickupCodeScreen,
+    ParcelListScreen,
+    DoorOpenScreen,
+    ReportProblemScreen,
+    ThankYouScreen,
+    LockedOutScreen,
+    MoreTimeScreen,
+    ErrorScreen,
+)
+
+__all__ = [
+    "SCREEN_CLASSES",
+    "DoorOpenScreen",
+    "ErrorScreen",
+    "HomeScreen",
+    "LockedOutScreen",
+    "MoreTimeScreen",
+    "ParcelListScreen",
+    "PickupCodeScreen",
+    "ReportProblemScreen",
+    "ScreenWidget",
+    "ThankYouScreen",
+]

@@ -1,0 +1,67 @@
+"""Door open: which doors to go to, shown in words and on the locker map."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from kiosk.core.flows.views import DoorOpenView, Intent, ScreenId
+from kiosk.core.model import DoorState
+from kiosk.ui.locker_map import LockerMap
+from kiosk.ui.screens.base import ScreenWidget
+from kiosk.ui.widgets import (
+    IntentSink,
+    fill,
+    join_doors,
+    set_button_text,
+    set_label_text,
+    text_label,
+    touch_button,
+)
+
+
+class DoorOpenScreen(ScreenWidget[DoorOpenView]):
+    screen_id = ScreenId.DOOR_OPEN
+    view_type = DoorOpenView
+
+    def __init__(self, send: IntentSink, parent: QWidget | None = None) -> None:
+        super().__init__(send, DoorOpenView(compartment_ids=(), cells=(), waiting_for_unlock=True), parent)
+        self._title = text_label("title_label", "hero")
+        self._instruction = text_label("instruction_label", "subtitle")
+        self._map_hint = text_label("map_hint_label", "caption")
+        info = QVBoxLayout()
+        info.setSpacing(24)
+        info.addItem(self.landscape_spacer())
+        info.addWidget(self._title)
+        info.addWidget(self._instruction)
+        info.addWidget(self._map_hint)
+        info.addItem(self.landscape_spacer())
+
+        self.locker_map = LockerMap()
+        body = self.flip_box(landscape_stretch=(5, 4), portrait_stretch=(0, 1))
+        body.addLayout(info)
+        body.addWidget(self.locker_map)
+        self.outer.addLayout(body, 1)
+
+        self.door_problem_button = touch_button("door_problem_button", role="quiet")
+        self.door_problem_button.clicked.connect(lambda: self._send(Intent.REPORT_PROBLEM))
+        self.footer.addWidget(self.door_problem_button, 1)
+        self.footer.addStretch(1)
+        self.finish_layout()
+
+    def set_door_state(self, compartment_id: str, state: DoorState) -> None:
+        self.locker_map.set_door_state(compartment_id, state)
+
+    def render_view(self) -> None:
+        view = self._view
+        doors = len(view.compartment_ids)
+        names = join_doors(view.compartment_ids)
+        if view.waiting_for_unlock:
+            title = fill(self.tr("Opening doors %1…", "", doors), names)
+        else:
+            title = fill(self.tr("Doors %1 are open", "", doors), names)
+        set_label_text(self._title, title)
+        set_label_text(self._instruction, self.tr("Take your parcels and close the doors.", "", doors))
+        set_label_text(self._map_hint, self.tr("Your doors are highlighted on the map.", "", doors))
+        self.locker_map.set_cells(view.cells)
+        self.locker_map.setAccessibleName(fill(self.tr("Locker map, your doors: %1"), names))
+        set_button_text(self.door_problem_button, self.tr("The door did not open", "", doors))

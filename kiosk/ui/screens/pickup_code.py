@@ -1,0 +1,76 @@
+"""Pickup code: the keypad, the reason a code was refused, and a way back."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from kiosk.core.flows.views import CodeError, Intent, PickupCodeView, ScreenId
+from kiosk.ui.keypad import Keypad
+from kiosk.ui.screens.base import ScreenWidget
+from kiosk.ui.widgets import KEY_PX, IntentSink, set_button_text, set_label_text, text_label, touch_button
+
+PORTRAIT_KEY_PX = 132
+
+
+class PickupCodeScreen(ScreenWidget[PickupCodeView]):
+    screen_id = ScreenId.PICKUP_CODE
+    view_type = PickupCodeView
+
+    def __init__(self, send: IntentSink, parent: QWidget | None = None) -> None:
+        super().__init__(send, PickupCodeView(), parent)
+        self._title = text_label("title_label", "title")
+        self._hint = text_label("hint_label", "body")
+        self._error = text_label("error_label", "error")
+        info = QVBoxLayout()
+        info.setSpacing(20)
+        info.addWidget(self._title)
+        info.addWidget(self._hint)
+        info.addWidget(self._error)
+        info.addItem(self.landscape_spacer())
+
+        self.keypad = Keypad()
+        self.keypad.submitted.connect(self._submit)
+        self._body = body = self.flip_box(landscape_stretch=(1, 1), portrait_stretch=(0, 1))
+        body.addLayout(info)
+        body.addWidget(self.keypad, 0, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.outer.addLayout(body, 1)
+
+        self.cancel_button = touch_button("cancel_button", role="quiet")
+        self.cancel_button.clicked.connect(lambda: self._send(Intent.CANCEL))
+        self.footer.addWidget(self.cancel_button)
+        self.footer.addStretch(2)
+        self.finish_layout()
+
+    def orientation_changed(self, landscape: bool) -> None:
+        # Stacked, the keypad has the height to spare for bigger keys, centred under the text.
+        self.keypad.set_key_size(KEY_PX if landscape else PORTRAIT_KEY_PX)
+        vertical = Qt.AlignmentFlag.AlignTop if landscape else Qt.AlignmentFlag.AlignVCenter
+        self._body.setAlignment(self.keypad, Qt.AlignmentFlag.AlignHCenter | vertical)
+
+    def _submit(self, code: str) -> None:
+        self._send(Intent.SUBMIT_CODE, code=code)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Physical keyboards and keyboard-wedge scanners type into the keypad without a tap first.
+        self.keypad.setFocus(Qt.FocusReason.OtherFocusReason)
+        super().showEvent(event)
+
+    def render_view(self) -> None:
+        set_label_text(self._title, self.tr("Enter your pickup code"))
+        set_label_text(self._hint, self.tr("You find it in the message we sent you. It has 6 to 8 digits."))
+        set_label_text(self._error, self._error_text())
+        set_button_text(self.cancel_button, self.tr("Cancel"))
+
+    def _error_text(self) -> str:
+        view = self._view
+        if view.error is CodeError.MALFORMED:
+            return self.tr("A pickup code has 6 to 8 digits. Please check it and try again.")
+        if view.error is CodeError.WRONG_CODE:
+            attempts_left = view.failures_allowed - view.failures_in_a_row
+            if attempts_left > 0:
+                return self.tr("That code was not recognised. %n attempts left before a pause.", "",
+                               attempts_left)
+            return self.tr("That code was not recognised.")
+        return ""

@@ -1,0 +1,23 @@
+"""The installed PySide6 must not leak references to None (PySide6 6.12.0 does under CPython 3.11 and aborts
+the kiosk after a few screens: "Fatal Python error: none_dealloc"). Guards the pin in pyproject.toml."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PROBE = """
+import sys
+from PySide6.QtCore import QObject
+probe = QObject()
+before = sys.getrefcount(None)
+for _ in range(10_000):
+    probe.setObjectName("probe")
+print(before - sys.getrefcount(None))
+"""
+
+
+def test_void_qt_calls_keep_none_alive() -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) <= 0, "this PySide6 loses references to None on void calls: do not upgrade to it"

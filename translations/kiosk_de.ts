@@ -1,0 +1,435 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de_DE">
+<context>
+    <name>DoorList</name>
+    <message>
+        <location filename="../kiosk/ui/widgets.py" line="90"/>
+        <source>%1, %2</source>
+        <translation>%1, %2</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/widgets.py" line="92"/>
+        <source>%1 and %2</source>
+        <translation>%1 und %2</translation>
+    </message>
+</context>
+<context>
+    <name>DoorOpenScreen</name>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/door_open.py" line="51"/>
+        <source>Opening doors %1…</source>
+        <translation>
+            <numerusform>Fach %1 wird geöffnet …</numerusform>
+            <numerusform>Fächer %1 werden geöffnet …</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/door_open.py" line="53"/>
+        <source>Doors %1 are open</source>
+        <translation>
+            <numerusform>Fach %1 ist offen</numerusform>
+            <numerusform>Fächer %1 sind offen</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/door_open.py" line="55"/>
+        <source>Take your parcels and close the doors.</source>
+        <translation>
+            <numerusform>Nehmen Sie Ihr Paket heraus und schließen Sie die Tür.</numerusform>
+            <numerusform>Nehmen Sie Ihre Pakete heraus und schließen Sie die Türen.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/door_open.py" line="56"/>
+        <source>Your doors are highlighted on the map.</source>
+        <translation>
+            <numerusform>Ihr Fach ist auf dem Plan markiert.</numerusform>
+            <numerusform>Ihre Fächer sind auf dem Plan markiert.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/door_open.py" line="58"/>
+        <source>Locker map, your doors: %1</source>
+        <translation>Plan der Paketstation, Ihre Fächer: %1</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/door_open.py" line="59"/>
+        <source>The door did not open</source>
+        <translation>
+            <numerusform>Die Tür ist nicht aufgegangen</numerusform>
+            <numerusform>Eine Tür ist nicht aufgegangen</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ErrorScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/error.py" line="30"/>
+        <source>Door %1 could not be opened.</source>
+        <translation>Fach %1 ließ sich nicht öffnen.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/error.py" line="32"/>
+        <source>The door could not be opened.</source>
+        <translation>Die Tür ließ sich nicht öffnen.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/error.py" line="33"/>
+        <source>Your parcel is safe and the operator has been told.</source>
+        <translation>Ihr Paket ist sicher, und der Betreiber ist informiert.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/error.py" line="35"/>
+        <source>The locker is not responding.</source>
+        <translation>Die Paketstation reagiert nicht.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/error.py" line="36"/>
+        <source>Your parcels are safe inside. Please try again in a few minutes.</source>
+        <translation>Ihre Pakete sind darin sicher. Bitte versuchen Sie es in ein paar Minuten erneut.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/error.py" line="38"/>
+        <source>Your code still works: try again later or call support.</source>
+        <translation>Ihr Code bleibt gültig: Versuchen Sie es später noch einmal oder rufen Sie den Kundendienst an.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/error.py" line="40"/>
+        <source>Please call support.</source>
+        <translation>Bitte rufen Sie den Kundendienst an.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/error.py" line="44"/>
+        <source>Back to start</source>
+        <translation>Zurück zum Start</translation>
+    </message>
+</context>
+<context>
+    <name>HomeScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="108"/>
+        <source>Parcel locker</source>
+        <translation>Paketstation</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="109"/>
+        <source>Welcome</source>
+        <translation>Willkommen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="110"/>
+        <source>What would you like to do?</source>
+        <translation>Was möchten Sie tun?</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="111"/>
+        <source>Pick up a parcel</source>
+        <translation>Paket abholen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="111"/>
+        <source>with your pickup code</source>
+        <translation>mit Ihrem Abholcode</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="112"/>
+        <source>Send or return</source>
+        <translation>Versenden oder Retoure</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="112"/>
+        <source>with your return code</source>
+        <translation>mit Ihrem Retourencode</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="113"/>
+        <source>Parcel locker logo</source>
+        <translation>Logo der Paketstation</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="116"/>
+        <source>Change language to %1</source>
+        <translation>Sprache wechseln: %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="117"/>
+        <source>♿ Accessibility: on</source>
+        <translation>♿ Barrierefrei: an</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="118"/>
+        <source>♿ Accessibility</source>
+        <translation>♿ Barrierefrei</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="120"/>
+        <source>High contrast and large text</source>
+        <translation>Hoher Kontrast und große Schrift</translation>
+    </message>
+</context>
+<context>
+    <name>Keypad</name>
+    <message>
+        <location filename="../kiosk/ui/keypad.py" line="132"/>
+        <source>Delete the last digit</source>
+        <translation>Letzte Ziffer löschen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/keypad.py" line="133"/>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/keypad.py" line="133"/>
+        <source>OK, check my code</source>
+        <translation>OK, Code prüfen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/keypad.py" line="141"/>
+        <source>Code typed: %1</source>
+        <translation>Eingegebener Code: %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/keypad.py" line="143"/>
+        <source>No digits typed yet</source>
+        <translation>Noch keine Ziffern eingegeben</translation>
+    </message>
+</context>
+<context>
+    <name>LockedOutScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/locked_out.py" line="27"/>
+        <source>Too many wrong codes.</source>
+        <translation>Zu viele falsche Codes.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/locked_out.py" line="29"/>
+        <source>Please wait %1</source>
+        <translation>Bitte warten Sie %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/locked_out.py" line="30"/>
+        <source>Then you can enter your code again.</source>
+        <translation>Danach können Sie Ihren Code erneut eingeben.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/locked_out.py" line="31"/>
+        <source>Back to start</source>
+        <translation>Zurück zum Start</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../kiosk/ui/main_window.py" line="105"/>
+        <source>Parcel locker</source>
+        <translation>Paketstation</translation>
+    </message>
+</context>
+<context>
+    <name>MoreTimeScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/more_time.py" line="32"/>
+        <source>Need more time?</source>
+        <translation>Brauchen Sie mehr Zeit?</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/more_time.py" line="34"/>
+        <source>Otherwise this screen goes back to the start in %n seconds.</source>
+        <translation>
+            <numerusform>Sonst geht es in %n Sekunde zurück zum Start.</numerusform>
+            <numerusform>Sonst geht es in %n Sekunden zurück zum Start.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/more_time.py" line="37"/>
+        <source>Yes, more time please</source>
+        <translation>Ja, bitte mehr Zeit</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/more_time.py" line="38"/>
+        <source>No, back to start</source>
+        <translation>Nein, zurück zum Start</translation>
+    </message>
+</context>
+<context>
+    <name>ParcelListScreen</name>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="116"/>
+        <source>You have %n parcels here</source>
+        <translation>
+            <numerusform>Hier liegt %n Paket für Sie</numerusform>
+            <numerusform>Hier liegen %n Pakete für Sie</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="117"/>
+        <source>Open the doors one at a time, or all at once.</source>
+        <translation>Öffnen Sie die Fächer einzeln oder alle auf einmal.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="118"/>
+        <source>Open all doors</source>
+        <translation>Alle Fächer öffnen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="120"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
+    <name>ParcelRow</name>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="48"/>
+        <source>Door %1</source>
+        <translation>Fach %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="51"/>
+        <source>Taken</source>
+        <translation>Entnommen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="52"/>
+        <source>Door %1: parcel already taken</source>
+        <translation>Fach %1: Paket bereits entnommen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="54"/>
+        <source>Open</source>
+        <translation>Öffnen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="54"/>
+        <source>Open door %1</source>
+        <translation>Fach %1 öffnen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="58"/>
+        <source>Small parcel</source>
+        <translation>Kleines Paket</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="59"/>
+        <source>Medium parcel</source>
+        <translation>Mittleres Paket</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="60"/>
+        <source>Large parcel</source>
+        <translation>Großes Paket</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="61"/>
+        <source>Extra large parcel</source>
+        <translation>Sehr großes Paket</translation>
+    </message>
+</context>
+<context>
+    <name>PickupCodeScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="61"/>
+        <source>Enter your pickup code</source>
+        <translation>Geben Sie Ihren Abholcode ein</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="62"/>
+        <source>You find it in the message we sent you. It has 6 to 8 digits.</source>
+        <translation>Sie finden ihn in unserer Nachricht an Sie. Er hat 6 bis 8 Ziffern.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="64"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="69"/>
+        <source>A pickup code has 6 to 8 digits. Please check it and try again.</source>
+        <translation>Ein Abholcode hat 6 bis 8 Ziffern. Bitte prüfen Sie ihn und versuchen Sie es erneut.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="73"/>
+        <source>That code was not recognised. %n attempts left before a pause.</source>
+        <translation>
+            <numerusform>Dieser Code wurde nicht erkannt. Noch %n Versuch bis zu einer Pause.</numerusform>
+            <numerusform>Dieser Code wurde nicht erkannt. Noch %n Versuche bis zu einer Pause.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="75"/>
+        <source>That code was not recognised.</source>
+        <translation>Dieser Code wurde nicht erkannt.</translation>
+    </message>
+</context>
+<context>
+    <name>ReportProblemScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="43"/>
+        <source>What went wrong?</source>
+        <translation>Was ist passiert?</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="44"/>
+        <source>Choose one. We pass your report on to the operator.</source>
+        <translation>Bitte wählen Sie aus. Wir leiten Ihre Meldung an den Betreiber weiter.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="46"/>
+        <source>The parcel is damaged</source>
+        <translation>Das Paket ist beschädigt</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="47"/>
+        <source>This is not my parcel</source>
+        <translation>Das ist nicht mein Paket</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="48"/>
+        <source>The door did not open</source>
+        <translation>Die Tür ist nicht aufgegangen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="53"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
+    <name>ThankYouScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="30"/>
+        <source>Thank you</source>
+        <translation>Vielen Dank</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="32"/>
+        <source>Thank you, we have passed your report on.</source>
+        <translation>Vielen Dank, wir haben Ihre Meldung weitergeleitet.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/thank_you.py" line="39"/>
+        <source>You picked up %n parcels.</source>
+        <translation>
+            <numerusform>Sie haben %n Paket abgeholt.</numerusform>
+            <numerusform>Sie haben %n Pakete abgeholt.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="43"/>
+        <source>Have a good day!</source>
+        <translation>Einen schönen Tag noch!</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="44"/>
+        <source>Report a problem</source>
+        <translation>Problem melden</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="46"/>
+        <source>Done</source>
+        <translation>Fertig</translation>
+    </message>
+</context>
+</TS>
