@@ -16,12 +16,13 @@ Scenarios use it through the `kiosk` fixture of the pytest plugin (kiosk.testing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
@@ -72,14 +73,45 @@ class CompartmentView:
     lock: int
 
 
+POLL_MS = 5
+
+
+@contextlib.contextmanager
+def qasync_loop_on(application: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """An asyncio loop (qasync) riding on an application whose Qt loop is driven by someone else (a test, a
+    script): asyncio runs whenever Qt processes events. Unlike qasync's own stop(), leaving it does not call
+    QApplication.exit(), which would make every later nested Qt event loop of the process return at once."""
+    import qasync
+
+    loop = qasync.QEventLoop(application, already_running=True)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        application.aboutToQuit.disconnect(loop._after_run_forever)
+        loop._QEventLoop__is_running = False  # type: ignore[attr-defined]  # what stop() does, minus exit()
+        loop._after_run_forever()
+        asyncio.events._set_running_loop(None)
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _run_qt_for(milliseconds: int) -> None:
+    """Let Qt (and the qasync loop riding on it) dispatch events for a while. A nested QEventLoop releases
+    the GIL while idle; QTest.qWait (and so qtbot.waitUntil) holds it, which would stall the bus worker
+    thread for the whole wait and distort every latency the scenarios and benchmarks see."""
+    loop = QEventLoop()
+    QTimer.singleShot(milliseconds, loop.quit)
+    loop.exec()
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, describe: Callable[[], str]) -> None:
     """Let Qt and asyncio run until `condition` holds; fail with `describe()` after `timeout` s."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise ScenarioError(describe())
-        # qWait keeps Qt (and the qasync loop riding on it) dispatching while we poll, like qtbot.waitUntil.
-        QTest.qWait(5)
+        _run_qt_for(POLL_MS)
 
 
 class SimulatorHandle:
@@ -172,7 +204,7 @@ class KioskDriver:
         self.window.close()
         self.window.deleteLater()
         self.run(self.app.stop())
-        self.translator.set_language(self.config.locker.default_language)
+        self.translator.uninstall()  # the translator belongs to the application, which outlives this kiosk
         self.bridge.deleteLater()
         QCoreApplication.processEvents()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,11 @@ DEMO_CONFIG = Path(__file__).resolve().parents[2] / "resources" / "config" / "de
 FAST_HARDWARE = {"unlock_confirm_s": 0.02, "door_poll_s": 0.02}
 
 _bus_numbers = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Scenarios run headless unless the tester asks for a real screen (QT_QPA_PLATFORM=xcb under Xvfb).
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def make_test_config(
@@ -53,26 +59,19 @@ def make_test_config(
 @pytest.fixture
 def kiosk_event_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop riding on the test's QApplication: asyncio runs whenever Qt processes events."""
-    import qasync
+    from kiosk.testing.driver import qasync_loop_on
 
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
     failures: list[str] = []
 
     def record_failure(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         failures.append(f"{context.get('message')}: {context.get('exception')!r}")
 
-    loop.set_exception_handler(record_failure)
-    yield loop
-    leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in leftover:
-        task.cancel()
-    qapp.aboutToQuit.disconnect(loop._after_run_forever)
-    loop.stop()
-    loop._after_run_forever()
-    asyncio.events._set_running_loop(None)
-    loop.close()
-    asyncio.set_event_loop(None)
+    with qasync_loop_on(qapp) as loop:
+        loop.set_exception_handler(record_failure)
+        yield loop
+        leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in leftover:
+            task.cancel()
     if leftover:
         pytest.fail(f"asyncio tasks outlived the test: {leftover}")
     if failures:

@@ -9,7 +9,6 @@ picture is a state a person can reach.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import tempfile
 from collections.abc import Callable
@@ -19,22 +18,20 @@ SIZES = {"landscape": (1280, 800), "portrait": (1080, 1920)}
 
 
 def capture_all(out_dir: Path, language: str) -> list[Path]:
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from hal.lockboard.kerong.simulator import KerongSimulator
-    from kiosk.testing.driver import KioskDriver
+    from kiosk.testing.driver import KioskDriver, qasync_loop_on
     from kiosk.testing.plugin import make_test_config
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
-    loop = qasync.QEventLoop(application, already_running=True)
-    asyncio.set_event_loop(loop)
+    assert isinstance(application, QApplication)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     suffix = "" if language == "en" else f"-{language}"
 
     for orientation, size in SIZES.items():
-        with tempfile.TemporaryDirectory() as scratch:
+        with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
             config = make_test_config(Path(scratch))
             boards = max(compartment.board for compartment in config.compartments) + 1
             simulator = KerongSimulator(boards=boards)
@@ -74,7 +71,8 @@ def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
     shot("parcel_list")
     kiosk.tap("open_all_button")
     kiosk.wait_screen("door_open")
-    kiosk.wait_until(lambda: len(kiosk.open_doors()) == 2, what="both doors open")
+    for parcel in two:
+        kiosk.wait_door_open(parcel.compartment)
     shot("door_open")
     kiosk.clock.advance(kiosk.config.timers.inactivity_s + 0.1)
     kiosk.wait_screen("more_time")

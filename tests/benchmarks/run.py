@@ -95,19 +95,15 @@ def measure_start_and_memory() -> tuple[list[float], list[float]]:
 
 
 def measure_pickups() -> tuple[list[float], list[float]]:
-    import asyncio
-
-    import qasync
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
     from hal.lockboard.kerong.simulator import EventKind, KerongSimulator, SimEvent
-    from kiosk.testing.driver import KioskDriver
+    from kiosk.testing.driver import KioskDriver, qasync_loop_on
     from kiosk.testing.plugin import make_test_config
 
     application = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(application, already_running=True)
-    asyncio.set_event_loop(loop)
+    assert isinstance(application, QApplication)
     latencies: list[float] = []
     stalls: list[float] = []
     simulator = KerongSimulator(boards=2, baudrate=19200)
@@ -121,7 +117,7 @@ def measure_pickups() -> tuple[list[float], list[float]]:
             unlock_seen.set()
 
     simulator.add_listener(on_event)
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
         config = make_test_config(Path(scratch), bus_url=device, timers={"inactivity_s": 3600})
         kiosk = KioskDriver(config, simulator)
         heartbeat = QTimer()
@@ -152,6 +148,7 @@ def measure_pickups() -> tuple[list[float], list[float]]:
                 kiosk.wait_until(unlock_seen.is_set, what="the unlock frame at the simulator")
                 latencies.append((unlock_at[0] - tapped) * 1000)
                 kiosk.wait_screen("door_open")
+                kiosk.wait_door_open(parcel.compartment)
                 kiosk.sim.close_door(parcel.compartment)
                 kiosk.wait_screen("thank_you")
                 heartbeat.stop()
@@ -161,10 +158,6 @@ def measure_pickups() -> tuple[list[float], list[float]]:
         finally:
             kiosk.shutdown()
             simulator.stop()
-            loop.stop()
-            loop._after_run_forever()
-            asyncio.events._set_running_loop(None)
-            loop.close()
     return latencies, stalls
 
 
