@@ -28,7 +28,7 @@ from kiosk.core.codes import hash_code
 from kiosk.core.flows.controller import KioskController
 from kiosk.core.inventory import place_parcel
 from kiosk.core.locker import Locker
-from kiosk.core.model import Size
+from kiosk.core.model import CompartmentState, Size
 from kiosk.core.ports import Clock
 from kiosk.hardware import HalLockBus
 from kiosk.store import SqliteStore, StoreError
@@ -121,7 +121,7 @@ class KioskApp:
             ]
             if waiting:
                 continue
-            parcel = place_parcel(
+            place_parcel(
                 self.store,
                 self.clock,
                 self.secrets.code_key,
@@ -129,10 +129,13 @@ class KioskApp:
                 code=demo.code,
                 recipient=demo.recipient,
             )
-            if self.simulator is not None and parcel.compartment_id is not None:
-                compartment = next(c for c in self.config.compartments if c.id == parcel.compartment_id)
-                self.simulator.set_occupied(compartment.board, compartment.lock, True)
             placed.append(demo)
+        if self.simulator is not None:
+            # The simulated boards start empty each run; their IR sensors must see what the store holds.
+            for status in self.store.compartments():
+                if status.state is CompartmentState.OCCUPIED:
+                    compartment = status.compartment
+                    self.simulator.set_occupied(compartment.board, compartment.lock, True)
         return placed
 
 
@@ -187,6 +190,9 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
         console = SimulatorConsole(kiosk.simulator, kiosk.config.compartments)
         console.show()
     window.show()
+    if console is not None:
+        # Beside the kiosk, not under it: both must be visible to play the locker.
+        console.move(window.frameGeometry().right() + 16, window.frameGeometry().top())
     await kiosk.start()
     log.info("interactive after %.2f s", time.perf_counter() - started_at)
     if demo:

@@ -89,7 +89,7 @@ def qasync_loop_on(application: QApplication) -> Iterator[asyncio.AbstractEventL
         yield loop
     finally:
         application.aboutToQuit.disconnect(loop._after_run_forever)
-        loop._QEventLoop__is_running = False  # type: ignore[attr-defined]  # what stop() does, minus exit()
+        loop._QEventLoop__is_running = False  # what stop() does, minus exit()
         loop._after_run_forever()
         asyncio.events._set_running_loop(None)
         loop.close()

@@ -24,7 +24,10 @@ from PySide6.QtWidgets import (
 from hal.lockboard.kerong.simulator import KerongSimulator, SimEvent
 from kiosk.core.model import Compartment
 
-COLUMNS = ("door", "board", "state", "parcel", "latch", "actions")
+COLUMNS = ("door", "state", "actions")
+
+# A developer's tool beside the kiosk: compact, whatever the kiosk's touch theme says.
+CONSOLE_STYLE = "* { font-size: 13px; } QPushButton { min-height: 0; padding: 2px 8px; }"
 
 
 class _SimulatorSignals(QObject):
@@ -50,14 +53,7 @@ class SimulatorConsole(QWidget):
         self.table.setObjectName("simulator_doors")
         self.table.setAccessibleName(self.tr("Doors of the simulated locker"))
         self.table.setHorizontalHeaderLabels(
-            [
-                self.tr("Door"),
-                self.tr("Board / lock"),
-                self.tr("Door state"),
-                self.tr("Parcel (IR)"),
-                self.tr("Latch"),
-                self.tr("Actions"),
-            ]
+            [self.tr("Door (board/lock)"), self.tr("Door"), self.tr("What a person does")]
         )
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -67,9 +63,9 @@ class SimulatorConsole(QWidget):
         self._jam_boxes: dict[str, QCheckBox] = {}
         self._parcel_boxes: dict[str, QCheckBox] = {}
         for row, compartment in enumerate(self.layout_):
-            self.table.setItem(row, 0, QTableWidgetItem(compartment.id))
-            self.table.setItem(row, 1, QTableWidgetItem(f"{compartment.board} / {compartment.lock}"))
-            self.table.setItem(row, 2, QTableWidgetItem())
+            self.table.setItem(
+                row, 0, QTableWidgetItem(f"{compartment.id}  ({compartment.board}/{compartment.lock})")
+            )
             actions = QWidget()
             actions_layout = QHBoxLayout(actions)
             actions_layout.setContentsMargins(2, 0, 2, 0)
@@ -91,7 +87,7 @@ class SimulatorConsole(QWidget):
             self._door_buttons[compartment.id] = door_button
             self._jam_boxes[compartment.id] = jam_box
             self._parcel_boxes[compartment.id] = parcel_box
-            self.table.setCellWidget(row, 5, actions)
+            self.table.setCellWidget(row, 2, actions)
 
         boards_row = QHBoxLayout()
         self._board_boxes: list[QCheckBox] = []
@@ -108,7 +104,8 @@ class SimulatorConsole(QWidget):
         column.addWidget(intro)
         column.addLayout(boards_row)
         column.addWidget(self.table)
-        self.resize(760, 720)
+        self.setStyleSheet(CONSOLE_STYLE)
+        self.resize(600, 760)
         self.refresh()
 
     def _on_simulator_event(self, _event: SimEvent) -> None:
@@ -124,18 +121,9 @@ class SimulatorConsole(QWidget):
         snapshot = self.simulator.snapshot()
         for row, compartment in enumerate(self.layout_):
             state = snapshot[compartment.board][compartment.lock]
-            door_item = QTableWidgetItem()
-            self.table.setItem(row, 2, door_item)
-            door_item.setText(self.tr("OPEN") if state.door_open else self.tr("closed"))
+            door_item = QTableWidgetItem(self.tr("OPEN") if state.door_open else self.tr("closed"))
             door_item.setForeground(Qt.GlobalColor.darkRed if state.door_open else Qt.GlobalColor.darkGreen)
-            parcel_item = QTableWidgetItem(self.tr("yes") if state.occupied else self.tr("empty"))
-            self.table.setItem(row, 3, parcel_item)
-            latch_item = QTableWidgetItem(
-                self.tr("jammed")
-                if state.jammed
-                else (self.tr("latched") if state.latched else self.tr("released"))
-            )
-            self.table.setItem(row, 4, latch_item)
+            self.table.setItem(row, 1, door_item)
             button = self._door_buttons[compartment.id]
             button.setText(self.tr("Close door") if state.door_open else self.tr("Pull open"))
             button.setAccessibleName(

@@ -20,4 +20,4 @@ print(before - sys.getrefcount(None))
 def test_void_qt_calls_keep_none_alive() -> None:
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout) <= 0, "this PySide6 loses references to None on void calls: do not upgrade to it"
+    assert int(result.stdout) <= 0, "this PySide6 loses references to None on void calls: keep the pin"
