@@ -20,4 +20,6 @@ print(before - sys.getrefcount(None))
 def test_void_qt_calls_keep_none_alive() -> None:
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout) <= 0, "this PySide6 loses references to None on void calls: keep the pin"
+    # A broken build loses one reference per call (10,000 here); a stray one-off reference is noise.
+    lost = int(result.stdout)
+    assert lost < 100, f"this PySide6 lost {lost} references to None in 10,000 void calls: keep the pin"
