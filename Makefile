@@ -28,7 +28,9 @@ screenshots: bootstrap qm
 
 # Re-extract every tr() string into the .ts sources (commit those), then build the .qm files.
 translations: bootstrap
-	$(RUN) pyside6-lupdate -no-obsolete kiosk/ui -ts $(TS_FILES)
+	$(RUN) pyside6-lupdate -no-obsolete -extensions py kiosk/ui -ts translations/kiosk_de.ts
+	# English is the source language: its file holds only the plural forms ("1 attempt", "2 attempts").
+	$(RUN) pyside6-lupdate -no-obsolete -pluralonly -extensions py kiosk/ui -ts translations/kiosk_en.ts
 	$(MAKE) qm
 
 qm: $(QM_FILES)

@@ -17,7 +17,7 @@
 <context>
     <name>DoorOpenScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="51"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="59"/>
         <source>Opening doors %1…</source>
         <translation>
             <numerusform>Fach %1 wird geöffnet …</numerusform>
@@ -25,7 +25,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="53"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="61"/>
         <source>Doors %1 are open</source>
         <translation>
             <numerusform>Fach %1 ist offen</numerusform>
@@ -33,7 +33,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="55"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="63"/>
         <source>Take your parcels and close the doors.</source>
         <translation>
             <numerusform>Nehmen Sie Ihr Paket heraus und schließen Sie die Tür.</numerusform>
@@ -41,7 +41,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="56"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="64"/>
         <source>Your doors are highlighted on the map.</source>
         <translation>
             <numerusform>Ihr Fach ist auf dem Plan markiert.</numerusform>
@@ -49,12 +49,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/door_open.py" line="58"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="66"/>
         <source>Locker map, your doors: %1</source>
         <translation>Plan der Paketstation, Ihre Fächer: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="59"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="67"/>
         <source>The door did not open</source>
         <translation>
             <numerusform>Die Tür ist nicht aufgegangen</numerusform>
@@ -171,27 +171,27 @@
 <context>
     <name>Keypad</name>
     <message>
-        <location filename="../kiosk/ui/keypad.py" line="132"/>
+        <location filename="../kiosk/ui/keypad.py" line="170"/>
         <source>Delete the last digit</source>
         <translation>Letzte Ziffer löschen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/keypad.py" line="133"/>
+        <location filename="../kiosk/ui/keypad.py" line="171"/>
         <source>OK</source>
         <translation>OK</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/keypad.py" line="133"/>
+        <location filename="../kiosk/ui/keypad.py" line="171"/>
         <source>OK, check my code</source>
         <translation>OK, Code prüfen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/keypad.py" line="141"/>
+        <location filename="../kiosk/ui/keypad.py" line="179"/>
         <source>Code typed: %1</source>
         <translation>Eingegebener Code: %1</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/keypad.py" line="143"/>
+        <location filename="../kiosk/ui/keypad.py" line="181"/>
         <source>No digits typed yet</source>
         <translation>Noch keine Ziffern eingegeben</translation>
     </message>
@@ -222,7 +222,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../kiosk/ui/main_window.py" line="105"/>
+        <location filename="../kiosk/ui/main_window.py" line="113"/>
         <source>Parcel locker</source>
         <translation>Paketstation</translation>
     </message>
@@ -230,12 +230,12 @@
 <context>
     <name>MoreTimeScreen</name>
     <message>
-        <location filename="../kiosk/ui/screens/more_time.py" line="32"/>
+        <location filename="../kiosk/ui/screens/more_time.py" line="34"/>
         <source>Need more time?</source>
         <translation>Brauchen Sie mehr Zeit?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/more_time.py" line="34"/>
+        <location filename="../kiosk/ui/screens/more_time.py" line="36"/>
         <source>Otherwise this screen goes back to the start in %n seconds.</source>
         <translation>
             <numerusform>Sonst geht es in %n Sekunde zurück zum Start.</numerusform>
@@ -243,12 +243,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/more_time.py" line="37"/>
+        <location filename="../kiosk/ui/screens/more_time.py" line="39"/>
         <source>Yes, more time please</source>
         <translation>Ja, bitte mehr Zeit</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/more_time.py" line="38"/>
+        <location filename="../kiosk/ui/screens/more_time.py" line="40"/>
         <source>No, back to start</source>
         <translation>Nein, zurück zum Start</translation>
     </message>
@@ -256,7 +256,7 @@
 <context>
     <name>ParcelListScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="116"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="117"/>
         <source>You have %n parcels here</source>
         <translation>
             <numerusform>Hier liegt %n Paket für Sie</numerusform>
@@ -264,17 +264,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="117"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="118"/>
         <source>Open the doors one at a time, or all at once.</source>
         <translation>Öffnen Sie die Fächer einzeln oder alle auf einmal.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="118"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="119"/>
         <source>Open all doors</source>
         <translation>Alle Fächer öffnen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="120"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="121"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
@@ -302,27 +302,27 @@
         <translation>Öffnen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="54"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="55"/>
         <source>Open door %1</source>
         <translation>Fach %1 öffnen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="58"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="59"/>
         <source>Small parcel</source>
         <translation>Kleines Paket</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="59"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="60"/>
         <source>Medium parcel</source>
         <translation>Mittleres Paket</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="60"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="61"/>
         <source>Large parcel</source>
         <translation>Großes Paket</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="61"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="62"/>
         <source>Extra large parcel</source>
         <translation>Sehr großes Paket</translation>
     </message>
@@ -366,32 +366,32 @@
 <context>
     <name>ReportProblemScreen</name>
     <message>
-        <location filename="../kiosk/ui/screens/report_problem.py" line="43"/>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="50"/>
         <source>What went wrong?</source>
         <translation>Was ist passiert?</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/report_problem.py" line="44"/>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="51"/>
         <source>Choose one. We pass your report on to the operator.</source>
         <translation>Bitte wählen Sie aus. Wir leiten Ihre Meldung an den Betreiber weiter.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/report_problem.py" line="46"/>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="53"/>
         <source>The parcel is damaged</source>
         <translation>Das Paket ist beschädigt</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/report_problem.py" line="47"/>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="54"/>
         <source>This is not my parcel</source>
         <translation>Das ist nicht mein Paket</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/report_problem.py" line="48"/>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="55"/>
         <source>The door did not open</source>
         <translation>Die Tür ist nicht aufgegangen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/report_problem.py" line="53"/>
+        <location filename="../kiosk/ui/screens/report_problem.py" line="60"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>

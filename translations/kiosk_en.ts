@@ -4,7 +4,7 @@
 <context>
     <name>DoorOpenScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="51"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="59"/>
         <source>Opening doors %1…</source>
         <translation>
             <numerusform>Opening door %1…</numerusform>
@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="53"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="61"/>
         <source>Doors %1 are open</source>
         <translation>
             <numerusform>Door %1 is open</numerusform>
@@ -20,7 +20,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="55"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="63"/>
         <source>Take your parcels and close the doors.</source>
         <translation>
             <numerusform>Take your parcel and close the door.</numerusform>
@@ -28,7 +28,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="56"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="64"/>
         <source>Your doors are highlighted on the map.</source>
         <translation>
             <numerusform>Your door is highlighted on the map.</numerusform>
@@ -36,7 +36,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="59"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="67"/>
         <source>The door did not open</source>
         <translation>
             <numerusform>The door did not open</numerusform>
@@ -47,7 +47,7 @@
 <context>
     <name>MoreTimeScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/more_time.py" line="34"/>
+        <location filename="../kiosk/ui/screens/more_time.py" line="36"/>
         <source>Otherwise this screen goes back to the start in %n seconds.</source>
         <translation>
             <numerusform>Otherwise this screen goes back to the start in %n second.</numerusform>
@@ -58,7 +58,7 @@
 <context>
     <name>ParcelListScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/parcel_list.py" line="116"/>
+        <location filename="../kiosk/ui/screens/parcel_list.py" line="117"/>
         <source>You have %n parcels here</source>
         <translation>
             <numerusform>You have %n parcel here</numerusform>
