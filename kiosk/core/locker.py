@@ -176,6 +176,23 @@ class Locker:
                 if tx.stage is _Stage.OPENING:  # cancelled or a store error: leave it to reconciliation
                     tx.stage = _Stage.UNRESOLVED
 
+    async def pulse_again(self, compartment_id: str) -> bool:
+        """Send one more unlock pulse to a door the kiosk saw open and is waiting to see closed, when the
+        person at it says it did not open (a sticking latch, a door held by friction). The journal entry
+        is unchanged: the transaction still completes when the door is seen closed. False if there is no
+        such door or the bus is down."""
+        tx = self._active.get(compartment_id)
+        if tx is None or tx.stage is not _Stage.WATCHING:
+            return False
+        async with self._busy_lock(compartment_id):
+            try:
+                await self._bus.unlock(tx.compartment.board, tx.compartment.lock)
+            except BusError as error:
+                log.warning("compartment %s: repeated unlock failed (%s)", compartment_id, error)
+                return False
+        self._store.audit("door_unlock_repeated", self._clock.now(), compartment_id, entry_id=tx.entry.id)
+        return True
+
     async def reconcile(self) -> None:
         """Settle every unfinished journal entry against the boards (run once on start, before `start()`).
 

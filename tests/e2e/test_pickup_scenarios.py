@@ -284,3 +284,28 @@ def _address(kiosk_factory, compartment_id):
 
     compartment = next(c for c in load_config(DEMO_CONFIG).compartments if c.id == compartment_id)
     return compartment.board, compartment.lock
+
+
+def test_a_door_that_did_not_open_is_reported_at_the_door_and_pulsed_again(kiosk):
+    parcel = kiosk.seed_parcel(size="M", code="271828")
+    unlocks = []
+    kiosk.sim.simulator.add_listener(lambda event: unlocks.append(event) if event.kind == "unlock" else None)
+    kiosk.tap("pickup_button")
+    kiosk.type_code("271828")
+    kiosk.wait_door_open(parcel.compartment)
+    kiosk.tap("door_problem_button")
+    kiosk.wait_screen("report_problem")
+    kiosk.tap("cancel_button")  # changed their mind: back at the open door
+    kiosk.wait_screen("door_open")
+    kiosk.tap("door_problem_button")
+    kiosk.wait_screen("report_problem")
+    kiosk.tap("problem_door_did_not_open")
+    kiosk.wait_screen("door_open")
+    kiosk.wait_until(lambda: "door_unlock_repeated" in kiosk.audit_kinds(), what="a second unlock pulse")
+    assert len(unlocks) == 2
+    assert any(e.kind == "problem_reported" and e.details.get("problem") == "door_did_not_open"
+               for e in kiosk.audit())
+    pick_up(kiosk, parcel)
+    kiosk.wait_screen("thank_you")
+    assert kiosk.parcel(parcel.id).state == "picked_up"
+    assert "report" in kiosk.text().lower()

@@ -129,6 +129,23 @@ class KioskController:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def request_pulse(self, compartment_id: str) -> None:
+        if self._stopped:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._pulse_door(compartment_id), name=f"pulse-door-{compartment_id}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _pulse_door(self, compartment_id: str) -> None:
+        try:
+            await self._locker.pulse_again(compartment_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("repeating the unlock of compartment %s failed", compartment_id)
+
     async def _open_door(self, compartment_id: str, parcel_ids: tuple[str, ...]) -> None:
         try:
             outcome = await self._locker.open_for_pickup(compartment_id, parcel_ids)

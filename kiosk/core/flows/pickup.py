@@ -58,6 +58,10 @@ class PickupDoors(Protocol):
         """Start opening a door; never blocks. The result comes back through PickupChart.door_outcome()."""
         ...
 
+    def request_pulse(self, compartment_id: str) -> None:
+        """One more unlock pulse for a door seen open that the person says did not open; never blocks."""
+        ...
+
     def door_states(self) -> Mapping[str, DoorState]: ...
 
 
@@ -92,6 +96,7 @@ class PickupSession:
     verdict: _Verdict = _Verdict.NONE
     error: ErrorView | None = None
     problem: ProblemKind | None = None
+    reported_at_the_door: bool = False
 
     def parcel(self, parcel_id: str) -> ParcelItem | None:
         return next((item for item in self.parcels if item.parcel_id == parcel_id), None)
@@ -154,9 +159,17 @@ class PickupChart(StateChart):
         door_open.to(parcel_list, cond=["batch_closed", "parcels_left"])
         door_open.to(thank_you, cond="batch_closed")
 
-        report = thank_you.to(report_problem)
-        choose_problem = report_problem.to(thank_you, cond="known_problem", on="record_problem")
-        cancel = report_problem.to(thank_you)  # back to "thank you" without reporting
+        # A problem can be reported at the open door ("it did not open") or afterwards; the report goes
+        # back where it came from, so a door still open keeps its screen until it is closed.
+        report = thank_you.to(report_problem, on="report_after_pickup") | door_open.to(
+            report_problem, on="report_at_the_door"
+        )
+        choose_problem = report_problem.to(
+            door_open, cond=["known_problem", "reported_at_the_door"], on="record_problem"
+        ) | report_problem.to(thank_you, cond="known_problem", on="record_problem")
+        cancel = report_problem.to(door_open, cond="reported_at_the_door") | report_problem.to(
+            thank_you
+        )  # back without reporting
 
     more_time = State()
 
@@ -378,6 +391,9 @@ class PickupChart(StateChart):
         batch = self._session.batch
         return bool(batch) and all(self._session.doors.get(cid) in _DOOR_FINISHED for cid in batch)
 
+    def reported_at_the_door(self) -> bool:
+        return self._session.reported_at_the_door
+
     def known_problem(self, kind: object = None) -> bool:
         return isinstance(kind, ProblemKind)
 
@@ -455,10 +471,20 @@ class PickupChart(StateChart):
             session.error = ErrorView(ErrorReason.BUS_DOWN, failed[0] if failed else None,
                                       code_still_valid=still_in_locker)
 
+    def report_at_the_door(self) -> None:
+        self._session.reported_at_the_door = True
+
+    def report_after_pickup(self) -> None:
+        self._session.reported_at_the_door = False
+
     def record_problem(self, kind: object = None) -> None:
         if not isinstance(kind, ProblemKind):
             return
         self._session.problem = kind
+        if kind is ProblemKind.DOOR_DID_NOT_OPEN and self._session.reported_at_the_door:
+            for compartment_id in self._session.batch:
+                if self._session.doors.get(compartment_id) is DoorProgress.OPEN:
+                    self._doors.request_pulse(compartment_id)
         now = self._clock.now()
         parcel_ids = [item.parcel_id for item in self._session.parcels]
         for item in self._session.parcels:
