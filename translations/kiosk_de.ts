@@ -108,64 +108,69 @@
 <context>
     <name>HomeScreen</name>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="108"/>
+        <location filename="../kiosk/ui/screens/home.py" line="112"/>
         <source>Parcel locker</source>
         <translation>Paketstation</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="109"/>
+        <location filename="../kiosk/ui/screens/home.py" line="113"/>
         <source>Welcome</source>
         <translation>Willkommen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="110"/>
+        <location filename="../kiosk/ui/screens/home.py" line="114"/>
         <source>What would you like to do?</source>
         <translation>Was möchten Sie tun?</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="111"/>
+        <location filename="../kiosk/ui/screens/home.py" line="115"/>
         <source>Pick up a parcel</source>
         <translation>Paket abholen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="111"/>
+        <location filename="../kiosk/ui/screens/home.py" line="115"/>
         <source>with your pickup code</source>
         <translation>mit Ihrem Abholcode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="112"/>
+        <location filename="../kiosk/ui/screens/home.py" line="116"/>
         <source>Send or return</source>
         <translation>Versenden oder Retoure</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="112"/>
+        <location filename="../kiosk/ui/screens/home.py" line="116"/>
         <source>with your return code</source>
         <translation>mit Ihrem Retourencode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="113"/>
+        <location filename="../kiosk/ui/screens/home.py" line="117"/>
         <source>Parcel locker logo</source>
         <translation>Logo der Paketstation</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="116"/>
+        <location filename="../kiosk/ui/screens/home.py" line="120"/>
         <source>Change language to %1</source>
         <translation>Sprache wechseln: %1</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="117"/>
+        <location filename="../kiosk/ui/screens/home.py" line="121"/>
         <source>♿ Accessibility: on</source>
         <translation>♿ Barrierefrei: an</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="118"/>
+        <location filename="../kiosk/ui/screens/home.py" line="122"/>
         <source>♿ Accessibility</source>
         <translation>♿ Barrierefrei</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="120"/>
+        <location filename="../kiosk/ui/screens/home.py" line="124"/>
         <source>High contrast and large text</source>
         <translation>Hoher Kontrast und große Schrift</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="128"/>
+        <source>Sending and returns are not available at this locker yet.</source>
+        <translation>Versand und Retouren sind an dieser Paketstation noch nicht möglich.</translation>
     </message>
 </context>
 <context>

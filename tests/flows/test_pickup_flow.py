@@ -13,6 +13,7 @@ from kiosk.core.flows.views import (
     DoorOpenView,
     ErrorReason,
     ErrorView,
+    HomeNotice,
     HomeView,
     Intent,
     LockedOutView,
@@ -487,6 +488,8 @@ def test_report_a_problem_is_audited_with_the_parcels(rig: Rig) -> None:
 def test_a_return_is_not_available_in_this_slice(rig: Rig) -> None:
     async def scenario() -> None:
         rig.intent(Intent.START_RETURN)
+        assert rig.screen.view == HomeView(notice=HomeNotice.RETURNS_NOT_AVAILABLE)
+        rig.clock.advance(rig.timers.thank_you_s)
         assert rig.screen.view == HomeView()
 
     rig.run(scenario)

@@ -28,6 +28,7 @@ from kiosk.core.flows.views import (
     DoorOpenView,
     ErrorReason,
     ErrorView,
+    HomeNotice,
     HomeView,
     LockedOutView,
     MapCell,
@@ -205,6 +206,8 @@ class PickupChart(StateChart):
         self._on_screen = on_screen
         self._session = PickupSession()
         self._idle_return = False
+        self._home_notice: HomeNotice | None = None
+        self._home_notice_timer: TimerHandle | None = None
         self._interrupted: ScreenId = ScreenId.PICKUP_CODE
         self._more_time_deadline = 0.0
         self._timer_generation = 0
@@ -299,6 +302,9 @@ class PickupChart(StateChart):
     def shutdown(self) -> None:
         """Cancel every timer: nothing of this chart fires afterwards unless it is sent an event."""
         self._cancel_screen_timers()
+        if self._home_notice_timer is not None:
+            self._home_notice_timer.cancel()
+            self._home_notice_timer = None
 
     # views ------------------------------------------------------------------------------------------
     @property
@@ -310,7 +316,7 @@ class PickupChart(StateChart):
         session = self._session
         now = self._clock.now()
         if state == "home":
-            return HomeView(idle_return=self._idle_return)
+            return HomeView(idle_return=self._idle_return, notice=self._home_notice)
         if state in ("pickup_code", "verify"):
             return PickupCodeView(
                 error=session.code_error,
@@ -406,6 +412,21 @@ class PickupChart(StateChart):
 
     def refuse_return(self) -> None:
         self._store.audit("return_not_available", self._clock.now())
+        self._set_home_notice(HomeNotice.RETURNS_NOT_AVAILABLE)
+
+    def _set_home_notice(self, notice: HomeNotice | None) -> None:
+        if self._home_notice_timer is not None:
+            self._home_notice_timer.cancel()
+            self._home_notice_timer = None
+        self._home_notice = notice
+        if notice is not None:
+            # Long enough to read, gone before the next person walks up.
+            self._home_notice_timer = self._clock.call_later(self._timers.thank_you_s, self._notice_expired)
+
+    def _notice_expired(self) -> None:
+        self._home_notice_timer = None
+        self._home_notice = None
+        self.publish()
 
     def check_code(self, code: object = None) -> None:
         session = self._session
@@ -506,6 +527,7 @@ class PickupChart(StateChart):
             self._session = PickupSession()
         else:
             self._idle_return = False
+            self._set_home_notice(None)
         if state.id == "more_time":
             self._more_time_deadline = self._clock.now() + self._timers.more_time_s
         self._schedule_screen_timers(state.id)

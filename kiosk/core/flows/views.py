@@ -55,9 +55,16 @@ class ParcelItem:
     opened: bool  # already opened and closed in this session
 
 
+class HomeNotice(enum.Enum):
+    """A short message on the home screen after a tap there could not be served."""
+
+    RETURNS_NOT_AVAILABLE = "returns_not_available"  # sending and returns are not offered (yet)
+
+
 @dataclass(frozen=True)
 class HomeView:
     idle_return: bool = False  # came home by inactivity: the UI resets the language
+    notice: HomeNotice | None = None
 
 
 @dataclass(frozen=True)

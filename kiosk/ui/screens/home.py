@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk.core.flows.views import HomeView, Intent, ScreenId
+from kiosk.core.flows.views import HomeNotice, HomeView, Intent, ScreenId
 from kiosk.ui.logo import Logo
 from kiosk.ui.screens.base import ScreenWidget
 from kiosk.ui.widgets import (
@@ -47,6 +47,9 @@ class HomeScreen(ScreenWidget[HomeView]):
 
         self._title = text_label("title_label", "hero")
         self._subtitle = text_label("subtitle_label", "subtitle")
+        self._notice = text_label("notice_label", "notice")
+        self._notice.setWordWrap(True)
+        self._notice.setVisible(False)
 
         self.pickup_button = TileButton("pickup_button", role="tile_primary", min_height=TILE_PX)
         self.pickup_button.clicked.connect(lambda: self._send(Intent.START_PICKUP))
@@ -62,6 +65,7 @@ class HomeScreen(ScreenWidget[HomeView]):
         intro.setSpacing(12)
         intro.addWidget(self._title)
         intro.addWidget(self._subtitle)
+        intro.addWidget(self._notice)
 
         self.outer.addLayout(brand_row)
         self.outer.addStretch(1)
@@ -119,3 +123,7 @@ class HomeScreen(ScreenWidget[HomeView]):
         set_button_text(self.accessibility_button, button_text,
                         self.tr("High contrast and large text"))
         set_label_text(self._location_label, self._location)
+        notice = self.view.notice
+        if notice is HomeNotice.RETURNS_NOT_AVAILABLE:
+            set_label_text(self._notice, self.tr("Sending and returns are not available at this locker yet."))
+        self._notice.setVisible(notice is not None)
