@@ -171,6 +171,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: float) -> None:
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
     from kiosk.ui.bridge import CoreBridge
@@ -195,6 +196,8 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
         from kiosk.testing.sim_console import SimulatorConsole
 
         console = SimulatorConsole(kiosk.simulator, kiosk.config.compartments)
+        # Closing the kiosk ends the demo; the console alone does not keep it running.
+        console.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
         console.show()
     window.show()
     if console is not None:

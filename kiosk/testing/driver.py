@@ -256,6 +256,10 @@ class KioskDriver:
                 parts.append(child.text())
         return "\n".join(part for part in parts if part)
 
+    def visible_names(self) -> set[str]:
+        """objectNames of every visible widget on the current screen."""
+        return {w.objectName() for w in self._current_screen_widget().findChildren(QWidget) if w.isVisible()}
+
     def tap(self, object_name: str) -> None:
         widget = self.widget(object_name)
         if not widget.isEnabled():

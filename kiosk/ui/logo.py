@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Property, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPolygonF
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPaintEvent, QPolygonF
+from PySide6.QtWidgets import QWidget
+
+from kiosk.ui.glyph import TwoToneGlyph
 
 LOGO_PX = 88
 
 
-class Logo(QWidget):
+class Logo(TwoToneGlyph):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(LOGO_PX, parent)
         self.setObjectName("logo")
-        self.setFixedSize(LOGO_PX, LOGO_PX)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self._fill = QColor("#0B57D0")
-        self._mark = QColor("#FFFFFF")
-
-    def _get_fill(self) -> QColor:
-        return QColor(self._fill)
-
-    def _set_fill(self, color: QColor) -> None:
-        self._fill = QColor(color)
-        self.update()
-
-    def _get_mark(self) -> QColor:
-        return QColor(self._mark)
-
-    def _set_mark(self, color: QColor) -> None:
-        self._mark = QColor(color)
-        self.update()
-
-    fillColor = Property(QColor, _get_fill, _set_fill)
-    markColor = Property(QColor, _get_mark, _set_mark)
-
-    def sizeHint(self) -> QSize:
-        return QSize(LOGO_PX, LOGO_PX)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)

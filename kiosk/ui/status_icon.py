@@ -5,9 +5,11 @@ from __future__ import annotations
 import enum
 import math
 
-from PySide6.QtCore import Property, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtWidgets import QWidget
+
+from kiosk.ui.glyph import TwoToneGlyph
 
 
 class Symbol(enum.Enum):
@@ -16,38 +18,14 @@ class Symbol(enum.Enum):
     WARNING = "warning"
 
 
-class StatusIcon(QWidget):
+class StatusIcon(TwoToneGlyph):
     """Painted, not loaded from a file: it scales cleanly and takes its colours from the theme."""
 
     def __init__(self, symbol: Symbol, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(120, parent)
         self.setObjectName(f"{symbol.value}_icon")
         self.setProperty("symbol", symbol.value)
         self._symbol = symbol
-        self._fill = QColor("#0B57D0")
-        self._mark = QColor("#FFFFFF")
-        self.setFixedSize(120, 120)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-
-    def _get_fill(self) -> QColor:
-        return QColor(self._fill)
-
-    def _set_fill(self, color: QColor) -> None:
-        self._fill = QColor(color)
-        self.update()
-
-    def _get_mark(self) -> QColor:
-        return QColor(self._mark)
-
-    def _set_mark(self, color: QColor) -> None:
-        self._mark = QColor(color)
-        self.update()
-
-    fillColor = Property(QColor, _get_fill, _set_fill)
-    markColor = Property(QColor, _get_mark, _set_mark)
-
-    def sizeHint(self) -> QSize:
-        return QSize(120, 120)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
