@@ -247,6 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kiosk: configuration error: {error}", file=sys.stderr)
         return 2
 
+    if not any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        print(
+            "kiosk: no screen to show the kiosk on (DISPLAY and WAYLAND_DISPLAY are unset); run it in a "
+            "desktop session, or headless with `xvfb-run -a make demo`",
+            file=sys.stderr,
+        )
+        return 2
+
     import qasync
     from PySide6.QtWidgets import QApplication
 

@@ -58,3 +58,19 @@ def test_a_bad_config_stops_the_kiosk_with_one_clear_line(tmp_path, old, new, ex
     assert str(config) in message
     assert expected in message
     assert "Traceback" not in result.stderr
+
+
+def test_with_no_screen_the_kiosk_says_how_to_run_it():
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk.app", "--demo", "--windowed"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env=environment,
+    )
+    assert result.returncode == 2
+    assert "xvfb-run" in result.stderr
