@@ -115,6 +115,9 @@ class MainWindow(QMainWindow):
             self.resize(*WINDOWED_SIZE)
         else:
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+            # The whole screen even where no window manager honours the full-screen state (a bare X
+            # server, some kiosk sessions).
+            self.setGeometry(self.screen().geometry())
             self.setWindowState(Qt.WindowState.WindowFullScreen)
 
     @property

@@ -318,3 +318,17 @@ def test_send_or_return_says_plainly_that_it_is_not_offered_yet(kiosk):
     kiosk.clock.advance(kiosk.config.timers.thank_you_s)
     kiosk.wait_until(lambda: "not available" not in kiosk.text(), what="the notice to go away")
     assert "return_not_available" in kiosk.audit_kinds()
+
+
+def test_the_door_screen_speaks_only_of_the_doors_still_open(kiosk):
+    parcels = [kiosk.seed_parcel(size="S", code="161803"), kiosk.seed_parcel(size="L", code="161803")]
+    kiosk.tap("pickup_button")
+    kiosk.type_code("161803")
+    kiosk.tap("open_all_button")
+    for parcel in parcels:
+        kiosk.wait_door_open(parcel.compartment)
+    first, second = parcels
+    kiosk.wait_until(lambda: first.compartment in kiosk.text() and second.compartment in kiosk.text())
+    pick_up(kiosk, first)
+    kiosk.wait_until(lambda: first.compartment not in kiosk.text("title_label"), what="the title to update")
+    assert second.compartment in kiosk.text("title_label")

@@ -53,8 +53,11 @@ class DoorOpenScreen(ScreenWidget[DoorOpenView]):
 
     def render_view(self) -> None:
         view = self._view
-        doors = len(view.compartment_ids)
-        names = join_doors(view.compartment_ids)
+        closed = {cell.compartment_id for cell in view.cells if cell.door is DoorState.CLOSED}
+        # Once a door of several is shut again, the title speaks only of the ones still open.
+        waiting_at = [cid for cid in view.compartment_ids if cid not in closed] or list(view.compartment_ids)
+        doors = len(waiting_at)
+        names = join_doors(waiting_at)
         if view.waiting_for_unlock:
             title = fill(self.tr("Opening doors %1…", "", doors), names)
         else:
