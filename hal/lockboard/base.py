@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class HalError(Exception):
@@ -44,3 +45,72 @@ class LockBoardDriver(Protocol):
     def status(self, board: int) -> BoardStatus: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DoorChange:
+    """A door that changed, as pushed unprompted by a board (or seen by a poll that compares readings)."""
+
+    board: int
+    lock: int
+    door_open: bool
+    at: float  # time.monotonic() when the driver received it
+
+
+class BoardFamilyDriver(LockBoardDriver, Protocol):
+    """Everything a technician's tool needs; every protocol's driver offers it."""
+
+    def unlock_all(self, board: int) -> None: ...
+
+
+class PushingDriver(BoardFamilyDriver, Protocol):
+    """A driver whose boards report door changes unprompted; a reader thread delivers them here.
+
+    Listeners run on the reader thread and must be quick; `close()` joins that thread."""
+
+    def add_door_listener(self, callback: Callable[[DoorChange], None]) -> None: ...
+
+    def remove_door_listener(self, callback: Callable[[DoorChange], None]) -> None: ...
+
+
+class SimulatedBoards(Protocol):
+    """The control surface every protocol's simulator offers (QA, the demo console and the CLI use it).
+
+    Boards are numbered as on the bus (from 0 for Kerong; each protocol documents its range), locks from 1.
+    Listeners get the simulator's own event objects with at least `.kind` (a str enum: "frame-in",
+    "frame-out", "noise", "unlock", "door", "latch", "occupied", "jam", "connected"), `.at`
+    (time.monotonic()), `.board`, `.lock`, `.value` and `.frame`.
+    """
+
+    protocol: str
+    boards: int
+
+    def close_door(self, board: int, lock: int) -> None: ...
+
+    def open_door(self, board: int, lock: int) -> None: ...
+
+    def jam(self, board: int, lock: int, jammed: bool = True) -> None: ...
+
+    def set_occupied(self, board: int, lock: int, occupied: bool) -> None: ...
+
+    def set_connected(self, connected: bool, board: int | None = None) -> None: ...
+
+    def set_reply_delay(self, seconds: float) -> None: ...
+
+    def garble_replies(self, count: int = 1) -> None: ...
+
+    def door_open(self, board: int, lock: int) -> bool: ...
+
+    def occupied(self, board: int, lock: int) -> bool: ...
+
+    def connected(self, board: int) -> bool: ...
+
+    def add_listener(self, callback: Callable[[Any], None]) -> None: ...
+
+    def remove_listener(self, callback: Callable[[Any], None]) -> None: ...
+
+    def serve_pty(self) -> str: ...
+
+    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int: ...
+
+    def stop(self) -> None: ...
