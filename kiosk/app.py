@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hal.lockboard import known_protocols, open_driver
-from hal.lockboard.kerong.simulator import KerongSimulator
+from hal.lockboard import known_protocols, make_simulator, open_driver
+from hal.lockboard.base import SimulatedBoards
 from hal.lockboard.simulator_registry import register_simulator, unregister_simulator
-from kiosk.config import ConfigError, KioskConfig, load_config, load_or_create_secrets
+from kiosk.config import BusConfig, ConfigError, KioskConfig, load_config, load_or_create_secrets
 from kiosk.core.clock import AsyncioClock
 from kiosk.core.codes import hash_code
 from kiosk.core.flows.controller import KioskController
@@ -62,13 +62,30 @@ def simulator_name(bus_url: str) -> str | None:
     return (parsed.netloc or parsed.path.lstrip("/")) if parsed.scheme == SIM_SCHEME else None
 
 
+def driver_options(bus: BusConfig) -> dict[str, object]:
+    options: dict[str, object] = {"timeout": bus.timeout_s, "retries": bus.retries}
+    if bus.hook_closed_bit is not None:
+        options["hook_closed_bit"] = bus.hook_closed_bit
+    return options
+
+
+def simulator_for(config: KioskConfig) -> SimulatedBoards:
+    """A simulated bus of the configured protocol with every board the layout names."""
+    options: dict[str, object] = {}
+    if config.bus.hook_closed_bit is not None:
+        options["hook_closed_bit"] = config.bus.hook_closed_bit
+    boards = max(compartment.board for compartment in config.compartments) + 1
+    simulator: SimulatedBoards = make_simulator(config.bus.protocol, boards=boards, **options)  # type: ignore[assignment]
+    return simulator
+
+
 @dataclass
 class KioskApp:
     """One kiosk: store, bus, flows, and (when a Qt application exists) its window."""
 
     config: KioskConfig
     clock: Clock = field(default_factory=AsyncioClock)
-    simulator: KerongSimulator | None = None
+    simulator: SimulatedBoards | None = None
 
     def __post_init__(self) -> None:
         if self.config.bus.protocol not in known_protocols():
@@ -82,19 +99,12 @@ class KioskApp:
         self._own_simulator = False
         name = simulator_name(self.config.bus.url)
         if name is not None and self.simulator is None:
-            boards = max(compartment.board for compartment in self.config.compartments) + 1
-            self.simulator = KerongSimulator(boards=boards, hook_closed_bit=self.config.bus.hook_closed_bit)
+            self.simulator = simulator_for(self.config)
             self._own_simulator = True
         if name is not None and self.simulator is not None:
             register_simulator(name, self.simulator)
         self.store = SqliteStore.open(self.config.locker.database, self.config.compartments)
-        driver = open_driver(
-            self.config.bus.url,
-            self.config.bus.protocol,
-            hook_closed_bit=self.config.bus.hook_closed_bit,
-            timeout=self.config.bus.timeout_s,
-            retries=self.config.bus.retries,
-        )
+        driver = open_driver(self.config.bus.url, self.config.bus.protocol, **driver_options(self.config.bus))
         self.bus = HalLockBus(driver)
         self.locker = Locker(self.store, self.bus, self.clock, self.config.timers, self.config.compartments)
         self.flows = KioskController(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hal.lockboard import known_protocols
 from kiosk.core.model import Compartment, Size, Timers
 
 SUPPORTED_LANGUAGES = ("en", "de")
@@ -58,7 +59,7 @@ class LockerConfig:
 class BusConfig:
     url: str  # a device path, socket://host:port, rfc2217://host:port or sim://NAME
     protocol: str  # the lock-board protocol, e.g. "kerong-cu16"
-    hook_closed_bit: int  # the value of a lock's hook bit when its door is closed: 0 or 1
+    hook_closed_bit: int | None  # Kerong: the hook bit's value when the door is closed (0 or 1); else None
     timeout_s: float
     retries: int
 
@@ -200,6 +201,9 @@ class _Invalid(Exception):
 
 _TOP_KEYS = ("locker", "bus", "timers", "compartments")
 _LOCKER_KEYS = ("id", "default_language", "database", "secrets_file")
+# Protocols whose status replies carry a hook bit of board-dependent polarity (DESIGN.md section 5).
+HOOK_BIT_PROTOCOLS = ("kerong-cu16",)
+
 _BUS_KEYS = ("url", "protocol", "hook_closed_bit", "timeout_ms", "retries")
 _COMPARTMENT_KEYS = ("id", "size", "board", "lock", "height_cm", "column")
 _TIMER_KEYS = tuple(timer_field.name for timer_field in dataclasses.fields(Timers))
@@ -231,8 +235,15 @@ def _parse_bus(table: Mapping[str, Any]) -> BusConfig:
     _reject_unknown(table, "bus", _BUS_KEYS)
     url = _url(_require(table, "bus", "url"), "bus.url")
     protocol = _protocol(_require(table, "bus", "protocol"), "bus.protocol")
-    hook_closed_bit = _in_range(_integer(_require(table, "bus", "hook_closed_bit"), "bus.hook_closed_bit"),
-                                "bus.hook_closed_bit", 0, 1)
+    if protocol not in known_protocols():
+        raise _Invalid("bus.protocol", f"unknown lock-board protocol {protocol!r}"
+                       + _suggestion(protocol, known_protocols()))
+    hook_closed_bit: int | None = None
+    if protocol in HOOK_BIT_PROTOCOLS:
+        key = "bus.hook_closed_bit"
+        hook_closed_bit = _in_range(_integer(_require(table, "bus", "hook_closed_bit"), key), key, 0, 1)
+    elif "hook_closed_bit" in table:
+        raise _Invalid("bus.hook_closed_bit", f"{protocol} boards have no hook bit; remove this key")
     timeout_ms = _at_least(_integer(table.get("timeout_ms", 150), "bus.timeout_ms"), "bus.timeout_ms", 1)
     retries = _at_least(_integer(table.get("retries", 2), "bus.retries"), "bus.retries", 0)
     return BusConfig(url, protocol, hook_closed_bit, timeout_ms / 1000, retries)

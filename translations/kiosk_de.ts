@@ -17,7 +17,7 @@
 <context>
     <name>DoorOpenScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="59"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="62"/>
         <source>Opening doors %1…</source>
         <translation>
             <numerusform>Fach %1 wird geöffnet …</numerusform>
@@ -25,7 +25,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="61"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="64"/>
         <source>Doors %1 are open</source>
         <translation>
             <numerusform>Fach %1 ist offen</numerusform>
@@ -33,7 +33,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="63"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="66"/>
         <source>Take your parcels and close the doors.</source>
         <translation>
             <numerusform>Nehmen Sie Ihr Paket heraus und schließen Sie die Tür.</numerusform>
@@ -41,7 +41,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="64"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="67"/>
         <source>Your doors are highlighted on the map.</source>
         <translation>
             <numerusform>Ihr Fach ist auf dem Plan markiert.</numerusform>
@@ -49,12 +49,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/door_open.py" line="66"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="69"/>
         <source>Locker map, your doors: %1</source>
         <translation>Plan der Paketstation, Ihre Fächer: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="67"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="70"/>
         <source>The door did not open</source>
         <translation>
             <numerusform>Die Tür ist nicht aufgegangen</numerusform>
@@ -108,69 +108,74 @@
 <context>
     <name>HomeScreen</name>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="112"/>
+        <location filename="../kiosk/ui/screens/home.py" line="116"/>
         <source>Parcel locker</source>
         <translation>Paketstation</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="113"/>
+        <location filename="../kiosk/ui/screens/home.py" line="117"/>
         <source>Welcome</source>
         <translation>Willkommen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="114"/>
+        <location filename="../kiosk/ui/screens/home.py" line="118"/>
         <source>What would you like to do?</source>
         <translation>Was möchten Sie tun?</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="115"/>
+        <location filename="../kiosk/ui/screens/home.py" line="119"/>
         <source>Pick up a parcel</source>
         <translation>Paket abholen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="115"/>
+        <location filename="../kiosk/ui/screens/home.py" line="119"/>
         <source>with your pickup code</source>
         <translation>mit Ihrem Abholcode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="116"/>
+        <location filename="../kiosk/ui/screens/home.py" line="120"/>
         <source>Send or return</source>
         <translation>Versenden oder Retoure</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="116"/>
+        <location filename="../kiosk/ui/screens/home.py" line="120"/>
         <source>with your return code</source>
         <translation>mit Ihrem Retourencode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="117"/>
+        <location filename="../kiosk/ui/screens/home.py" line="121"/>
         <source>Parcel locker logo</source>
         <translation>Logo der Paketstation</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="120"/>
+        <location filename="../kiosk/ui/screens/home.py" line="124"/>
         <source>Change language to %1</source>
         <translation>Sprache wechseln: %1</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="121"/>
+        <location filename="../kiosk/ui/screens/home.py" line="125"/>
         <source>♿ Accessibility: on</source>
         <translation>♿ Barrierefrei: an</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="122"/>
+        <location filename="../kiosk/ui/screens/home.py" line="126"/>
         <source>♿ Accessibility</source>
         <translation>♿ Barrierefrei</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="124"/>
+        <location filename="../kiosk/ui/screens/home.py" line="128"/>
         <source>High contrast and large text</source>
         <translation>Hoher Kontrast und große Schrift</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="128"/>
+        <location filename="../kiosk/ui/screens/home.py" line="132"/>
         <source>Sending and returns are not available at this locker yet.</source>
         <translation>Versand und Retouren sind an dieser Paketstation noch nicht möglich.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="137"/>
+        <source>This locker is out of service for the moment. Your parcels are safe inside; please come back a little later.</source>
+        <translation>Diese Paketstation ist gerade außer Betrieb. Ihre Pakete sind darin sicher; bitte kommen Sie etwas später wieder.</translation>
     </message>
 </context>
 <context>

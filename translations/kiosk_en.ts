@@ -4,7 +4,7 @@
 <context>
     <name>DoorOpenScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="59"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="62"/>
         <source>Opening doors %1…</source>
         <translation>
             <numerusform>Opening door %1…</numerusform>
@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="61"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="64"/>
         <source>Doors %1 are open</source>
         <translation>
             <numerusform>Door %1 is open</numerusform>
@@ -20,7 +20,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="63"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="66"/>
         <source>Take your parcels and close the doors.</source>
         <translation>
             <numerusform>Take your parcel and close the door.</numerusform>
@@ -28,7 +28,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="64"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="67"/>
         <source>Your doors are highlighted on the map.</source>
         <translation>
             <numerusform>Your door is highlighted on the map.</numerusform>
@@ -36,7 +36,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="67"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="70"/>
         <source>The door did not open</source>
         <translation>
             <numerusform>The door did not open</numerusform>

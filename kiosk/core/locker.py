@@ -58,6 +58,10 @@ class LockerListener(Protocol):
         """The door closed and the pickup is committed (parcels picked up, compartment free)."""
         ...
 
+    def on_bus_changed(self, bus_down: bool) -> None:
+        """Every board stopped answering (True), or one answers again after that (False)."""
+        ...
+
 
 class _Stage(enum.Enum):
     OPENING = "opening"  # open_for_pickup is sending and confirming; nobody else touches it
@@ -96,7 +100,7 @@ class Locker:
         timers: Timers,
         layout: Sequence[Compartment],
         *,
-        full_scan_s: float = 2.0,
+        full_scan_s: float | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -104,13 +108,14 @@ class Locker:
         self._timers = timers
         self._compartments: dict[str, Compartment] = {compartment.id: compartment for compartment in layout}
         self._boards = sorted({compartment.board for compartment in layout})
-        self._full_scan_s = full_scan_s
+        self._full_scan_s = timers.board_scan_s if full_scan_s is None else full_scan_s
         self._doors: dict[str, DoorState] = dict.fromkeys(self._compartments, DoorState.UNKNOWN)
         self._active: dict[str, _Transaction] = {}
         self._busy: dict[str, asyncio.Lock] = {}
         self._listeners: list[LockerListener] = []
         self._monitor: asyncio.Task[None] | None = None
         self._reads_started = 0
+        self._silent_boards: set[int] = set()
 
     # public surface -------------------------------------------------------------------------------
     def add_listener(self, listener: LockerListener) -> None:
@@ -335,15 +340,40 @@ class Locker:
         return self._busy.setdefault(compartment_id, asyncio.Lock())
 
     # reading doors ------------------------------------------------------------------------------------
+    @property
+    def bus_down(self) -> bool:
+        """No board of the layout answered its last read: nothing can be opened now."""
+        return bool(self._boards) and self._silent_boards.issuperset(self._boards)
+
     async def _read(self, board: int) -> Mapping[int, LockReading]:
         self._reads_started += 1
         try:
             reading = await self._bus.read_board(board)
         except BusError:
+            self._board_answered(board, False)
             self._update_doors(board, None)
             raise
+        self._board_answered(board, True)
         self._update_doors(board, reading)
         return reading
+
+    def _board_answered(self, board: int, answered: bool) -> None:
+        was_down = self.bus_down
+        if answered:
+            self._silent_boards.discard(board)
+        else:
+            self._silent_boards.add(board)
+        if self.bus_down != was_down:
+            if self.bus_down:
+                log.warning("no lock board answers: the locker is out of service until one does")
+            else:
+                log.info("the lock boards answer again")
+            self._store.audit("bus_down" if self.bus_down else "bus_restored", self._clock.now())
+            for listener in list(self._listeners):
+                try:
+                    listener.on_bus_changed(self.bus_down)
+                except Exception:
+                    log.exception("a locker listener failed on a bus change")
 
     def _update_doors(self, board: int, reading: Mapping[int, LockReading] | None) -> None:
         for compartment in self._compartments.values():

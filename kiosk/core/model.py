@@ -137,3 +137,4 @@ class Timers:
     lockout_after_failures: int = 5
     unlock_confirm_s: float = 0.35
     door_poll_s: float = 0.25
+    board_scan_s: float = 2.0  # every board is read this often, so the map and the bus health stay true

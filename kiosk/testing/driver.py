@@ -26,7 +26,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
-from hal.lockboard.kerong.simulator import KerongSimulator
+from hal.lockboard.base import SimulatedBoards
 from kiosk.app import KioskApp
 from kiosk.config import KioskConfig
 from kiosk.core.clock import ManualClock
@@ -117,7 +117,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, describe: Callable
 class SimulatorHandle:
     """The simulated boards, addressed by compartment id as a tester thinks of them."""
 
-    def __init__(self, simulator: KerongSimulator, layout: tuple[Compartment, ...]) -> None:
+    def __init__(self, simulator: SimulatedBoards, layout: tuple[Compartment, ...]) -> None:
         self.simulator = simulator
         self._by_id = {compartment.id: compartment for compartment in layout}
 
@@ -156,7 +156,7 @@ class KioskDriver:
     def __init__(
         self,
         config: KioskConfig,
-        simulator: KerongSimulator | None,
+        simulator: SimulatedBoards | None,
         *,
         clock: ManualClock | None = None,
         size: tuple[int, int] = (1280, 800),

@@ -26,7 +26,7 @@ from kiosk.core.model import Timers
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "resources" / "config" / "demo.toml"
 
 # Hardware waits are real time (the simulator answers in microseconds); flow timers run on the ManualClock.
-FAST_HARDWARE = {"unlock_confirm_s": 0.02, "door_poll_s": 0.02}
+FAST_HARDWARE = {"unlock_confirm_s": 0.02, "door_poll_s": 0.02, "board_scan_s": 0.1}
 
 _bus_numbers = itertools.count(1)
 
@@ -90,24 +90,24 @@ def kiosk_config(tmp_path: Path) -> Callable[..., KioskConfig]:
 def kiosk_factory(
     qapp: Any, kiosk_event_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> Iterator[Callable[..., Any]]:
-    from hal.lockboard.kerong.simulator import KerongSimulator
+    from hal.lockboard.base import SimulatedBoards
+    from kiosk.app import simulator_for
     from kiosk.testing.driver import KioskDriver
 
     threads_before = set(threading.enumerate())
     running: list[KioskDriver] = []
-    simulators: list[KerongSimulator] = []
+    simulators: list[SimulatedBoards] = []
 
     def make(
         *,
-        simulator: KerongSimulator | None = None,
+        simulator: SimulatedBoards | None = None,
         config: KioskConfig | None = None,
         size: tuple[int, int] = (1280, 800),
         **config_changes: Any,
     ) -> KioskDriver:
         config = config or make_test_config(tmp_path, **config_changes)
         if simulator is None:
-            boards = max(compartment.board for compartment in config.compartments) + 1
-            simulator = KerongSimulator(boards=boards, hook_closed_bit=config.bus.hook_closed_bit)
+            simulator = simulator_for(config)
             simulators.append(simulator)
         driver = KioskDriver(config, simulator, size=size)
         running.append(driver)

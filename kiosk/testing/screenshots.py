@@ -20,7 +20,7 @@ SIZES = {"landscape": (1280, 800), "portrait": (1080, 1920)}
 def capture_all(out_dir: Path, language: str) -> list[Path]:
     from PySide6.QtWidgets import QApplication
 
-    from hal.lockboard.kerong.simulator import KerongSimulator
+    from kiosk.app import simulator_for
     from kiosk.testing.driver import KioskDriver, qasync_loop_on
     from kiosk.testing.plugin import make_test_config
 
@@ -33,8 +33,7 @@ def capture_all(out_dir: Path, language: str) -> list[Path]:
     for orientation, size in SIZES.items():
         with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
             config = make_test_config(Path(scratch))
-            boards = max(compartment.board for compartment in config.compartments) + 1
-            simulator = KerongSimulator(boards=boards)
+            simulator = simulator_for(config)
             kiosk = KioskDriver(config, simulator, size=size)
             if language != "en":
                 kiosk.tap("language_button")
@@ -73,6 +72,11 @@ def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
     kiosk.wait_until(lambda: "notice_label" in kiosk.visible_names(), what="the home notice")
     shot("home-returns_notice")
     kiosk.clock.advance(kiosk.config.timers.thank_you_s)
+    kiosk.sim.disconnect()
+    kiosk.wait_until(lambda: "out_of_service_label" in kiosk.visible_names(), what="out of service")
+    shot("home-out_of_service")
+    kiosk.sim.reconnect()
+    kiosk.wait_until(lambda: kiosk.widget("pickup_button").isEnabled(), what="back in service")
     kiosk.tap("pickup_button")
     kiosk.wait_screen("pickup_code")
     shot("pickup_code")
@@ -112,14 +116,16 @@ def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
     kiosk.tap("home_button")
     kiosk.wait_screen("home")
     silent = kiosk.seed_parcel(size="S", code="112233")
-    kiosk.sim.disconnect()
     kiosk.tap("pickup_button")
+    kiosk.wait_screen("pickup_code")
+    kiosk.sim.disconnect()
     kiosk.type_code(silent.code)
     kiosk.wait_screen("error", timeout=10)
     shot("error-bus_down")
     kiosk.sim.reconnect()
     kiosk.tap("home_button")
     kiosk.wait_screen("home")
+    kiosk.wait_until(lambda: kiosk.widget("pickup_button").isEnabled(), what="back in service")
     kiosk.tap("pickup_button")
     for _ in range(kiosk.config.timers.lockout_after_failures):
         kiosk.type_code("000000")

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hal.lockboard.kerong.simulator import KerongSimulator, SimEvent
+from hal.lockboard.base import SimulatedBoards
 from kiosk.core.model import Compartment
 
 COLUMNS = ("door", "state", "actions")
@@ -37,7 +37,7 @@ class _SimulatorSignals(QObject):
 
 
 class SimulatorConsole(QWidget):
-    def __init__(self, simulator: KerongSimulator, layout: Sequence[Compartment]) -> None:
+    def __init__(self, simulator: SimulatedBoards, layout: Sequence[Compartment]) -> None:
         super().__init__()
         self.setObjectName("simulator_console")
         self.setWindowTitle(self.tr("Simulator console"))
@@ -91,7 +91,8 @@ class SimulatorConsole(QWidget):
 
         boards_row = QHBoxLayout()
         self._board_boxes: list[QCheckBox] = []
-        for board in range(self.simulator.boards):
+        self._boards = sorted({compartment.board for compartment in self.layout_})
+        for board in self._boards:
             box = QCheckBox(self.tr("Board %1 connected").replace("%1", str(board)))
             box.setObjectName(f"sim_board_{board}_connected")
             box.setAccessibleName(box.text())
@@ -108,7 +109,7 @@ class SimulatorConsole(QWidget):
         self.resize(600, 760)
         self.refresh()
 
-    def _on_simulator_event(self, _event: SimEvent) -> None:
+    def _on_simulator_event(self, _event: object) -> None:
         self._signals.changed.emit()
 
     def _toggle_door(self, compartment: Compartment) -> None:
@@ -118,27 +119,24 @@ class SimulatorConsole(QWidget):
             self.simulator.open_door(compartment.board, compartment.lock)
 
     def refresh(self) -> None:
-        snapshot = self.simulator.snapshot()
+        # The jam boxes are the only place latches get jammed in the demo, so they already show the truth.
         for row, compartment in enumerate(self.layout_):
-            state = snapshot[compartment.board][compartment.lock]
-            door_item = QTableWidgetItem(self.tr("OPEN") if state.door_open else self.tr("closed"))
-            door_item.setForeground(Qt.GlobalColor.darkRed if state.door_open else Qt.GlobalColor.darkGreen)
+            door_open = self.simulator.door_open(compartment.board, compartment.lock)
+            door_item = QTableWidgetItem(self.tr("OPEN") if door_open else self.tr("closed"))
+            door_item.setForeground(Qt.GlobalColor.darkRed if door_open else Qt.GlobalColor.darkGreen)
             self.table.setItem(row, 1, door_item)
             button = self._door_buttons[compartment.id]
-            button.setText(self.tr("Close door") if state.door_open else self.tr("Pull open"))
+            button.setText(self.tr("Close door") if door_open else self.tr("Pull open"))
             button.setAccessibleName(
-                (self.tr("Close door %1") if state.door_open else self.tr("Pull door %1 open")).replace(
+                (self.tr("Close door %1") if door_open else self.tr("Pull door %1 open")).replace(
                     "%1", compartment.id
                 )
             )
-            for box, value in (
-                (self._jam_boxes[compartment.id], state.jammed),
-                (self._parcel_boxes[compartment.id], state.occupied),
-            ):
-                box.blockSignals(True)
-                box.setChecked(value)
-                box.blockSignals(False)
-        for board, box in enumerate(self._board_boxes):
+            parcel_box = self._parcel_boxes[compartment.id]
+            parcel_box.blockSignals(True)
+            parcel_box.setChecked(self.simulator.occupied(compartment.board, compartment.lock))
+            parcel_box.blockSignals(False)
+        for board, box in zip(self._boards, self._board_boxes, strict=True):
             box.blockSignals(True)
             box.setChecked(self.simulator.connected(board))
             box.blockSignals(False)

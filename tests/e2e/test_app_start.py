@@ -45,7 +45,11 @@ def broken_demo(tmp_path: Path, old: str, new: str) -> Path:
             "lock =  1,",
             "compartments[1].lock: board 0 lock 1 is already used by compartments[0] (A01)",
         ),
-        ('protocol = "kerong-cu16"', 'protocol = "kerong-cu61"', "bus.protocol: unknown lock-board protocol"),
+        (
+            'protocol = "kerong-cu16"',
+            'protocol = "kerong-cu61"',
+            "bus.protocol: unknown lock-board protocol 'kerong-cu61' (did you mean kerong-cu16?)",
+        ),
         ("height_cm = 190", 'height_cm = "high"', "compartments[0].height_cm"),
     ],
     ids=["unknown-key", "same-board-and-lock", "unknown-protocol", "wrong-type"],

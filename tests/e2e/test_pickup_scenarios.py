@@ -160,8 +160,9 @@ def test_a_jammed_door_is_retried_once_then_reported_and_taken_out_of_order(kios
 
 def test_a_board_cut_off_the_bus_shows_a_clear_error_and_marks_nothing(kiosk):
     parcel = kiosk.seed_parcel(size="S", code="808080")
-    kiosk.sim.disconnect()
     kiosk.tap("pickup_button")
+    kiosk.wait_screen("pickup_code")
+    kiosk.sim.disconnect()  # while the recipient types
     kiosk.type_code("808080")
     kiosk.wait_screen("error")
     assert kiosk.parcel(parcel.id).state == "in_locker"
@@ -169,6 +170,7 @@ def test_a_board_cut_off_the_bus_shows_a_clear_error_and_marks_nothing(kiosk):
     assert "not responding" in kiosk.text()
     kiosk.sim.reconnect()
     kiosk.tap("home_button")
+    kiosk.wait_until(lambda: kiosk.widget("pickup_button").isEnabled(), what="the locker back in service")
     kiosk.tap("pickup_button")
     kiosk.type_code("808080")
     kiosk.wait_screen("door_open")
@@ -332,3 +334,19 @@ def test_the_door_screen_speaks_only_of_the_doors_still_open(kiosk):
     pick_up(kiosk, first)
     kiosk.wait_until(lambda: first.compartment not in kiosk.text("title_label"), what="the title to update")
     assert second.compartment in kiosk.text("title_label")
+
+
+def test_a_silent_bus_puts_the_locker_out_of_service_until_the_boards_answer_again(kiosk):
+    parcel = kiosk.seed_parcel(size="S", code="414243")
+    kiosk.sim.disconnect()
+    kiosk.wait_until(lambda: "out_of_service_label" in kiosk.visible_names(), what="out of service")
+    assert not kiosk.widget("pickup_button").isEnabled()
+    assert "bus_down" in kiosk.audit_kinds()
+    kiosk.sim.reconnect()
+    kiosk.wait_until(lambda: "out_of_service_label" not in kiosk.visible_names(), what="recovery")
+    assert "bus_restored" in kiosk.audit_kinds()
+    kiosk.tap("pickup_button")
+    kiosk.type_code("414243")
+    pick_up(kiosk, parcel)
+    kiosk.wait_screen("thank_you")
+    assert kiosk.parcel(parcel.id).state == "picked_up"

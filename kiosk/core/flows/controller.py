@@ -165,6 +165,12 @@ class KioskController:
                 log.exception("a flow listener failed on a door change")
         self._guarded(self._chart.publish)  # the door screen's map shows door states
 
+    def on_bus_changed(self, bus_down: bool) -> None:
+        self._guarded(self._chart.publish)  # home shows (or stops showing) that the locker is out of service
+
+    def bus_down(self) -> bool:
+        return self._locker.bus_down
+
     def on_pickup_completed(self, entry: JournalEntry) -> None:
         self._guarded(lambda: self._chart.door_closed(entry.compartment_id))
 

@@ -65,6 +65,10 @@ class PickupDoors(Protocol):
 
     def door_states(self) -> Mapping[str, DoorState]: ...
 
+    def bus_down(self) -> bool:
+        """No lock board answers: the locker is out of service until one does."""
+        ...
+
 
 class DoorProgress(enum.Enum):
     """One door of this session, as far as the flow knows."""
@@ -316,7 +320,9 @@ class PickupChart(StateChart):
         session = self._session
         now = self._clock.now()
         if state == "home":
-            return HomeView(idle_return=self._idle_return, notice=self._home_notice)
+            return HomeView(
+                idle_return=self._idle_return, notice=self._home_notice, out_of_service=self._doors.bus_down()
+            )
         if state in ("pickup_code", "verify"):
             return PickupCodeView(
                 error=session.code_error,

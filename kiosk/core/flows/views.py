@@ -65,6 +65,7 @@ class HomeNotice(enum.Enum):
 class HomeView:
     idle_return: bool = False  # came home by inactivity: the UI resets the language
     notice: HomeNotice | None = None
+    out_of_service: bool = False  # no lock board answers: nothing can be opened until one does
 
 
 @dataclass(frozen=True)

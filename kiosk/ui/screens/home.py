@@ -50,6 +50,9 @@ class HomeScreen(ScreenWidget[HomeView]):
         self._notice = text_label("notice_label", "notice")
         self._notice.setWordWrap(True)
         self._notice.setVisible(False)
+        self._out_of_service = text_label("out_of_service_label", "error")
+        self._out_of_service.setWordWrap(True)
+        self._out_of_service.setVisible(False)
 
         self.pickup_button = TileButton("pickup_button", role="tile_primary", min_height=TILE_PX)
         self.pickup_button.clicked.connect(lambda: self._send(Intent.START_PICKUP))
@@ -66,6 +69,7 @@ class HomeScreen(ScreenWidget[HomeView]):
         intro.addWidget(self._title)
         intro.addWidget(self._subtitle)
         intro.addWidget(self._notice)
+        intro.addWidget(self._out_of_service)
 
         self.outer.addLayout(brand_row)
         self.outer.addStretch(1)
@@ -127,3 +131,12 @@ class HomeScreen(ScreenWidget[HomeView]):
         if notice is HomeNotice.RETURNS_NOT_AVAILABLE:
             set_label_text(self._notice, self.tr("Sending and returns are not available at this locker yet."))
         self._notice.setVisible(notice is not None)
+        out_of_service = self.view.out_of_service
+        set_label_text(
+            self._out_of_service,
+            self.tr("This locker is out of service for the moment. Your parcels are safe inside; "
+                    "please come back a little later."),
+        )
+        self._out_of_service.setVisible(out_of_service)
+        # Nothing can be opened: better said here than after the code is typed.
+        self.pickup_button.setEnabled(not out_of_service)
