@@ -5,6 +5,9 @@
 - tap on OK -> the unlock frame read by a Kerong simulator on a real pseudo-terminal at 19200 baud
 - the longest event-loop stall during scripted pickups (a 5 ms heartbeat timer's worst lateness)
 
+- the Kerong driver alone on a pty: unlock call -> frame at the board and -> status reads open; one status
+  sweep of 10 boards; as ratios to the wire time the simulated board's replies take at 19200 baud
+
 Targets on the 2-core reference machine: start <= 0.6 s, tap-to-unlock p95 <= 15 ms, idle RSS <= 150 MB,
 no stall over 50 ms. Targets are printed beside the figures, never asserted in tests.
 """
@@ -161,6 +164,55 @@ def measure_pickups() -> tuple[list[float], list[float]]:
     return latencies, stalls
 
 
+def wire_ms(frame_bytes: int, baudrate: int) -> float:
+    return frame_bytes * 10 / baudrate * 1000  # 8N1: ten bits a byte
+
+
+def measure_bus(runs: int = 40, boards: int = 10) -> dict[str, list[float]]:
+    """The Kerong driver alone over a real pty. A pty carries bytes at once; the simulated board sends its
+    replies at 19200 baud wire speed, so the reference below is the reply wire time."""
+    from hal.lockboard import open_driver
+    from hal.lockboard.kerong.simulator import EventKind, KerongSimulator, SimEvent
+
+    simulator = KerongSimulator(boards=boards, baudrate=19200)
+    device = simulator.serve_pty()
+    unlock_seen = threading.Event()
+    arrivals: list[float] = []
+
+    def on_event(event: SimEvent) -> None:
+        if event.kind is EventKind.FRAME_IN and event.frame[2:3] == b"\x31":
+            arrivals.append(event.at)
+            unlock_seen.set()
+
+    simulator.add_listener(on_event)
+    driver = open_driver(device, "kerong-cu16", timeout=0.2, retries=2)
+    figures: dict[str, list[float]] = {"to_wire": [], "to_open": [], "sweep": []}
+    try:
+        driver.status(0)  # open the port outside the measurement
+        for run in range(runs):
+            board, lock = run % boards, 1 + run % 16
+            simulator.close_door(board, lock)
+            unlock_seen.clear()
+            arrivals.clear()
+            called = time.monotonic()
+            driver.unlock(board, lock)
+            while not driver.status(board).locks[lock].door_open:
+                pass
+            confirmed = time.monotonic()
+            unlock_seen.wait(1)
+            figures["to_wire"].append((arrivals[0] - called) * 1000)
+            figures["to_open"].append((confirmed - called) * 1000)
+        for _ in range(runs // 4):
+            started = time.monotonic()
+            for board in range(boards):
+                driver.status(board)
+            figures["sweep"].append((time.monotonic() - started) * 1000)
+    finally:
+        driver.close()
+        simulator.stop()
+    return figures
+
+
 def main() -> int:
     print(f"Locker Kiosk benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     starts, memory = measure_start_and_memory()
@@ -170,6 +222,16 @@ def main() -> int:
     report("tap OK -> unlock frame at the simulator (pty)", latencies, "ms", "p95 <= 15 ms")
     print(f"{'':<44} (the 5-byte frame alone takes {WIRE_TIME_5_BYTES_MS:.1f} ms on a 19200 baud wire)")
     report("longest event-loop stall per scripted pickup", stalls, "ms", "<= 50 ms")
+    bus = measure_bus()
+    reply_ms = wire_ms(9, 19200)  # a status reply (and the unlock acknowledgement) on the wire
+    report("driver: unlock() call -> frame at the board", bus["to_wire"], "ms", "request wire time 2.6 ms")
+    report("driver: unlock() -> status reads open", bus["to_open"], "ms", f"replies {2 * reply_ms:.1f} ms")
+    report("driver: status sweep of 10 Kerong boards", bus["sweep"], "ms", f"replies {10 * reply_ms:.1f} ms")
+    print(
+        f"{'':<44} ratio to the replies' wire time at 19200 baud: unlock to open "
+        f"{statistics.median(bus['to_open']) / (2 * reply_ms):.2f}x, sweep "
+        f"{statistics.median(bus['sweep']) / (10 * reply_ms):.2f}x (the pty adds no request wire time)"
+    )
     return 0
 
 
