@@ -35,6 +35,8 @@ def errors_only(items: list[Frame | FrameError]) -> list[FrameError]:
         (codec.status_request(2), "02 20 30 03 55"),
         (codec.unlock_all_request(1), "02 10 33 03 48"),
         (codec.status_all_request(), "02 00 32 03 37"),
+        (codec.status_all_request(0xFF), "02 FF 32 03 36"),
+        (codec.unlock_all_request(15), "02 F0 33 03 28"),
     ],
 )
 def test_requests_match_the_protocol_table_byte_for_byte(frame: bytes, golden: str) -> None:
@@ -45,6 +47,12 @@ def test_requests_match_the_protocol_table_byte_for_byte(frame: bytes, golden: s
 def test_out_of_range_addresses_are_refused(board: int, lock: int) -> None:
     with pytest.raises(ValueError, match="must be"):
         codec.unlock_request(board, lock)
+
+
+@pytest.mark.parametrize("address_byte", [-1, 256, True, 1.0])
+def test_the_query_all_address_must_be_a_byte(address_byte: int) -> None:
+    with pytest.raises(ValueError, match="address byte must be 0-255"):
+        codec.status_all_request(address_byte)
 
 
 def test_a_reply_command_cannot_be_sent_as_a_request() -> None:

@@ -205,3 +205,102 @@ def test_stop_joins_every_serving_thread_and_may_be_called_twice(simulator: Kero
     simulator.stop()
     assert threading.active_count() == before
     link.close()
+
+
+# the faults a real bus shows ------------------------------------------------------------------------------
+STATUS_ALL_AT_00 = bytes.fromhex("02 00 32 03 37")
+STATUS_ALL_AT_FF = bytes.fromhex("02 FF 32 03 36")
+
+
+def test_a_busy_board_misses_its_next_requests_then_answers(simulator: KerongSimulator,
+                                                            port: SerialLike) -> None:
+    simulator.set_busy(1, 2)
+    assert simulator.busy(1) == 2
+    assert exchange(port, UNLOCK_BOARD_1_LOCK_3, 9) == b"", "missed: not acted on, not answered"
+    assert not simulator.door_open(1, 3)
+    assert exchange(port, STATUS_ALL_AT_00, 18) == ALL_CLOSED_BOARD_0, "the broadcast is missed too"
+    assert simulator.busy(1) == 0
+    assert exchange(port, UNLOCK_BOARD_1_LOCK_3, 9) == BOARD_1_LOCK_3_OPEN_ACK
+    assert exchange(port, STATUS_BOARD_0, 9) == ALL_CLOSED_BOARD_0, "the other board was never busy"
+
+
+def test_busy_checks_its_arguments(simulator: KerongSimulator) -> None:
+    with pytest.raises(ValueError, match="requests must be"):
+        simulator.set_busy(0, -1)
+    with pytest.raises(ValueError, match="board must be 0-1"):
+        simulator.set_busy(2, 1)
+
+
+def test_a_sticking_door_does_not_latch_when_pushed_shut(simulator: KerongSimulator,
+                                                         port: SerialLike) -> None:
+    simulator.set_door_sticks(1, 3)
+    assert exchange(port, UNLOCK_BOARD_1_LOCK_3, 9) == BOARD_1_LOCK_3_OPEN_ACK
+    events: list[SimEvent] = []
+    simulator.add_listener(events.append)
+    simulator.close_door(1, 3)
+    assert simulator.door_open(1, 3)
+    assert simulator.snapshot()[1][3] == SimLockState(door_open=True, occupied=False, jammed=False,
+                                                      latched=False, sticks=True)
+    assert events == [], "nothing moved"
+    assert exchange(port, STATUS_BOARD_1, 9) == bytes.fromhex("02 10 35 FB FF 00 00 03 44")
+    simulator.set_door_sticks(1, 3, False)
+    simulator.close_door(1, 3)
+    assert exchange(port, STATUS_BOARD_1, 9) == ALL_CLOSED_BOARD_1
+
+
+def test_line_noise_around_replies(simulator: KerongSimulator, port: SerialLike) -> None:
+    events: list[SimEvent] = []
+    simulator.add_listener(events.append)
+    simulator.noise_replies(1, before=b"\xff\x02\x00", after=b"\x35")
+    assert exchange(port, STATUS_BOARD_0, 64) == b"\xff\x02\x00" + ALL_CLOSED_BOARD_0 + b"\x35"
+    assert exchange(port, STATUS_BOARD_0, 64) == ALL_CLOSED_BOARD_0, "only the next reply"
+    sent = [(event.kind, event.board, event.frame) for event in events if event.kind != EventKind.FRAME_IN]
+    assert sent[:3] == [(EventKind.NOISE, 0, b"\xff\x02\x00"), (EventKind.NOISE, 0, b"\x35"),
+                        (EventKind.FRAME_OUT, 0, ALL_CLOSED_BOARD_0)]
+
+
+def test_random_line_noise_is_one_to_eight_bytes_each_side() -> None:
+    noisy = KerongSimulator(boards=1, baudrate=None, seed=7)
+    register_simulator("hal-test-noisy", noisy)
+    link = open_transport("sim://hal-test-noisy", baudrate=19200, timeout=0.05)
+    try:
+        noisy.noise_replies(3)
+        for _ in range(3):
+            received = exchange(link, STATUS_BOARD_0, 64)
+            start = received.index(ALL_CLOSED_BOARD_0)
+            assert 1 <= start <= 8
+            assert 1 <= len(received) - start - len(ALL_CLOSED_BOARD_0) <= 8
+        assert exchange(link, STATUS_BOARD_0, 64) == ALL_CLOSED_BOARD_0
+    finally:
+        link.close()
+        unregister_simulator("hal-test-noisy")
+        noisy.stop()
+
+
+def test_the_query_all_address_can_be_required() -> None:
+    strict = KerongSimulator(boards=2, query_all_address=0xFF)
+    register_simulator("hal-test-strict", strict)
+    link = open_transport("sim://hal-test-strict", baudrate=19200, timeout=0.05)
+    try:
+        assert exchange(link, STATUS_ALL_AT_00, 18) == b""
+        assert exchange(link, STATUS_ALL_AT_FF, 18) == ALL_CLOSED_BOARD_0 + ALL_CLOSED_BOARD_1
+    finally:
+        link.close()
+        unregister_simulator("hal-test-strict")
+        strict.stop()
+    with pytest.raises(ValueError, match="query_all_address"):
+        KerongSimulator(query_all_address=256)
+
+
+def test_sixteen_boards_answer_the_broadcast_in_address_order() -> None:
+    full = KerongSimulator(boards=16, baudrate=None)
+    register_simulator("hal-test-full", full)
+    link = open_transport("sim://hal-test-full", baudrate=19200, timeout=0.05)
+    try:
+        replies = exchange(link, STATUS_ALL_AT_00, 16 * 9)
+        addresses = [replies[index + 1] for index in range(0, len(replies), 9)]
+        assert addresses == [board << 4 for board in range(16)]
+    finally:
+        link.close()
+        unregister_simulator("hal-test-full")
+        full.stop()

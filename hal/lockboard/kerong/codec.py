@@ -3,7 +3,13 @@
 Request:       02 ADDR CMD 03 SUM                     ADDR = board << 4 | (lock - 1)
 Status reply:  02 ADDR 35 H1-8 H9-16 IR1-8 IR9-16 03 SUM
 SUM is the low byte of the sum of every byte before it. In the bit fields the lowest bit is lock 1.
-Which hook-bit value means "door closed" differs between sources, so it is a parameter here.
+
+Choices where the sources are silent or disagree:
+- Which hook-bit value means "door closed" differs between sources, so it is a parameter here
+  (`hook_closed_bit`, default 1: a closed door presses its hook switch).
+- The query-all request (0x32) is a broadcast; the sources do not agree on its address byte (0x00 in most,
+  0xFF in some), so `status_all_request` takes it as a parameter, default 0x00.
+- Each board answers 0x32 with its own status reply at address board << 4.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ BOARDS = range(16)  # the address byte has four bits for the board
 LOCKS = range(1, 17)  # locks as printed on the board
 REQUEST_LENGTH = 5
 STATUS_REPLY_LENGTH = 9
+QUERY_ALL_ADDRESS = 0x00  # the address byte of the 0x32 broadcast unless configured otherwise
 
 
 class Command(enum.IntEnum):
@@ -72,6 +79,11 @@ def _seal(body: bytes) -> bytes:
     return framed + bytes([checksum(framed)])
 
 
+def check_address_byte(value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFF:
+        raise ValueError(f"an address byte must be 0-255 (0x00-0xFF), got {value!r}")
+
+
 def encode_request(command: Command, board: int, lock: int = 1) -> bytes:
     if command not in REQUEST_COMMANDS:
         raise ValueError(f"0x{int(command):02X} is not a request command")
@@ -90,9 +102,11 @@ def unlock_all_request(board: int) -> bytes:
     return encode_request(Command.UNLOCK_ALL, board)
 
 
-def status_all_request() -> bytes:
-    """A broadcast: the address byte is 0 and every board answers."""
-    return encode_request(Command.STATUS_ALL, 0)
+def status_all_request(address_byte: int = QUERY_ALL_ADDRESS) -> bytes:
+    """The broadcast every board answers, each with its own status reply; `address_byte` as the boards
+    expect it (see the module docstring)."""
+    check_address_byte(address_byte)
+    return _seal(bytes([STX, address_byte, Command.STATUS_ALL]))
 
 
 def status_reply(board: int, hooks: int, infrared: int, *, lock: int = 1) -> bytes:

@@ -6,13 +6,26 @@ codec bug cannot pass its own tests.
     request       02 ADDR CMD 03 SUM      ADDR = board << 4 | (lock - 1); SUM = low byte of the sum before it
     0x30          status of one board     -> that board answers with a status reply
     0x31          pulse one lock          -> the board acknowledges with its status reply (switchable)
-    0x32          status of all boards    -> every connected board answers, lowest address first
+    0x32          status of all boards    -> every connected board answers, lowest address first, each at
+                                             address board << 4 (the request's address byte is ignored unless
+                                             `query_all_address` is set)
     0x33          pulse every lock of one board -> status reply
     status reply  02 ADDR 35 H1-8 H9-16 IR1-8 IR9-16 03 SUM   (lowest bit = lock 1)
 
 Per lock the model keeps a latch, the door and the infrared parcel sensor. An unlock pulse releases the
 latch and the door springs open (unless the latch is jammed or the board is cut off); the door stays open
 until someone closes it, and closing it latches it again.
+
+Faults, each as a real bus shows it:
+- no reply: `set_connected(False, board)` (a board cut off the bus, or every board);
+- garbled reply: `garble_replies(n)` (wrong checksum), `noise_replies(n)` (line noise around the reply);
+- slow reply: `set_reply_delay(seconds)`;
+- busy board: `set_busy(board, requests)`. The KR-CU16 has no "busy" reply: a board whose controller is busy
+  (driving a pulse, restarting after a brown-out) misses what is on the bus, so it neither acts on nor
+  answers its next `requests` requests, the broadcast included;
+- stuck latch: `jam(board, lock)`: unlock pulses do nothing;
+- door left open: `set_door_sticks(board, lock)`: the door does not latch when pushed shut and swings back
+  open, so it keeps reading open.
 
 Serving: on a pseudo-terminal (`serve_pty`), a TCP port (`serve_tcp`) or in-process through `sim://NAME`
 (`hal.transport.register_simulator`). Each served link has one thread; `stop()` ends and joins them all.
@@ -24,6 +37,7 @@ import enum
 import errno
 import logging
 import os
+import random
 import select
 import socket
 import threading
@@ -52,7 +66,7 @@ _BITS_PER_BYTE_ON_WIRE = 10  # 8N1: start bit, 8 data bits, stop bit
 class EventKind(enum.StrEnum):
     FRAME_IN = "frame-in"  # a well-formed request arrived (frame = its bytes)
     FRAME_OUT = "frame-out"  # a reply left (frame = its bytes)
-    NOISE = "noise"  # bytes that were not a well-formed request (frame = those bytes)
+    NOISE = "noise"  # bytes that were no well-formed request, or line noise sent around a reply (board set)
     UNLOCK = "unlock"  # a lock got an unlock pulse (value = whether its door sprang open)
     DOOR = "door"  # value = door open
     LATCH = "latch"  # value = latched
@@ -77,6 +91,7 @@ class SimLockState:
     occupied: bool
     jammed: bool
     latched: bool
+    sticks: bool = False  # the door does not latch when pushed shut
 
 
 @dataclass
@@ -85,6 +100,7 @@ class _Lock:
     occupied: bool = False
     jammed: bool = False
     latched: bool = True
+    sticks: bool = False
 
 
 Listener = Callable[[SimEvent], None]
@@ -95,16 +111,23 @@ class KerongSimulator:
 
     protocol = "kerong-cu16"
 
-    def __init__(self, boards: int = 2, hook_closed_bit: int = 1, *, baudrate: int | None = 19200) -> None:
+    def __init__(self, boards: int = 2, hook_closed_bit: int = 1, *, baudrate: int | None = 19200,
+                 query_all_address: int | None = None, seed: int | None = None) -> None:
         if isinstance(boards, bool) or not isinstance(boards, int) or not 1 <= boards <= _MAX_BOARDS:
             raise ValueError(f"boards must be 1-{_MAX_BOARDS}, got {boards!r}")
         if hook_closed_bit not in (0, 1) or isinstance(hook_closed_bit, bool):
             raise ValueError(f"hook_closed_bit must be 0 or 1, got {hook_closed_bit!r}")
         if baudrate is not None and baudrate <= 0:
             raise ValueError(f"baudrate must be positive or None, got {baudrate!r}")
+        if query_all_address is not None and not 0 <= query_all_address <= 0xFF:
+            raise ValueError(f"query_all_address must be 0-255 or None, got {query_all_address!r}")
         self.boards = boards
         self.hook_closed_bit = hook_closed_bit
+        self.query_all_address = query_all_address  # None: the boards answer 0x32 whatever its address byte
         self._baudrate = baudrate  # replies take their wire time at this rate; None answers at once
+        self._random = random.Random(seed)  # line noise; seeded for repeatable runs
+        self._busy_left = [0] * boards
+        self._noise: list[tuple[bytes | None, bytes | None]] = []  # (before, after) per coming reply
         self._state = threading.RLock()
         self._locks = {(board, lock): _Lock() for board in range(boards) for lock in range(1, 17)}
         self._connected = [True] * boards
@@ -116,8 +139,8 @@ class KerongSimulator:
 
     # control: the physical world -------------------------------------------------------------------
     def close_door(self, board: int, lock: int) -> None:
-        """Someone pushes the door shut; the latch catches it."""
-        self._change(board, lock, door_open=False, latched=True)
+        """Someone pushes the door shut; the latch catches it (unless it sticks: see set_door_sticks)."""
+        self._change(board, lock, unless_sticks=True, door_open=False, latched=True)
 
     def open_door(self, board: int, lock: int) -> None:
         """Someone pulls the door open (forced or left unlatched)."""
@@ -126,6 +149,10 @@ class KerongSimulator:
     def jam(self, board: int, lock: int, jammed: bool = True) -> None:
         """A jammed latch ignores unlock pulses."""
         self._change(board, lock, jammed=jammed)
+
+    def set_door_sticks(self, board: int, lock: int, sticks: bool = True) -> None:
+        """Door left open: pushed shut, it does not latch and swings back open, so it keeps reading open."""
+        self._change(board, lock, sticks=sticks)
 
     def set_occupied(self, board: int, lock: int, occupied: bool) -> None:
         self._change(board, lock, occupied=occupied)
@@ -156,6 +183,27 @@ class KerongSimulator:
         with self._state:
             self._garble_left = count
 
+    def noise_replies(self, count: int = 1, *, before: bytes | None = None,
+                      after: bytes | None = None) -> None:
+        """The next `count` replies go out between line noise: `before` and `after` as given, or, where None,
+        1-8 random bytes each time. Calls add up (one queue of coming replies)."""
+        if count < 0:
+            raise ValueError(f"count must not be negative, got {count!r}")
+        with self._state:
+            self._noise.extend([(before, after)] * count)
+
+    def set_busy(self, board: int, requests: int) -> None:
+        """A busy board neither acts on nor answers its next `requests` requests (0 ends it)."""
+        if isinstance(requests, bool) or not isinstance(requests, int) or requests < 0:
+            raise ValueError(f"requests must be a whole number >= 0, got {requests!r}")
+        with self._state:
+            self._busy_left[self._check_board(board)] = requests
+
+    def busy(self, board: int) -> int:
+        """How many more requests `board` will miss."""
+        with self._state:
+            return self._busy_left[self._check_board(board)]
+
     def set_unlock_ack(self, enabled: bool) -> None:
         """Whether an unlock is acknowledged with a status reply (some firmware stays silent)."""
         with self._state:
@@ -177,7 +225,7 @@ class KerongSimulator:
     def snapshot(self) -> dict[int, dict[int, SimLockState]]:
         """board -> lock (from 1) -> state, taken atomically."""
         with self._state:
-            states = {key: SimLockState(lock.door_open, lock.occupied, lock.jammed, lock.latched)
+            states = {key: SimLockState(lock.door_open, lock.occupied, lock.jammed, lock.latched, lock.sticks)
                       for key, lock in self._locks.items()}
         return {board: {lock: states[board, lock] for lock in range(1, _LOCKS_PER_BOARD + 1)}
                 for board in range(self.boards)}
@@ -338,15 +386,31 @@ class KerongSimulator:
                     continue
                 for reply in self._answer(request, received_at):
                     with self._state:
-                        delay = self._reply_delay_s + self._wire_time(len(reply))
                         if self._garble_left:
                             self._garble_left -= 1
                             reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
+                        before, after = self._noise_around()
+                        delay = self._reply_delay_s + self._wire_time(len(before) + len(reply) + len(after))
                     if delay > 0 and stopping.wait(delay):
                         return
                     # announced first, so that a listener has seen the reply before the host can read it
-                    self._emit([SimEvent(EventKind.FRAME_OUT, time.monotonic(), reply[1] >> 4, frame=reply)])
-                    send(reply)
+                    board = reply[1] >> 4
+                    now = time.monotonic()
+                    self._emit([SimEvent(EventKind.NOISE, now, board, frame=noise)
+                                for noise in (before, after) if noise])
+                    self._emit([SimEvent(EventKind.FRAME_OUT, now, board, frame=reply)])
+                    send(before + reply + after)
+
+    def _noise_around(self) -> tuple[bytes, bytes]:
+        """The line noise to send before and after the next reply (called holding the state lock)."""
+        if not self._noise:
+            return b"", b""
+        before, after = self._noise.pop(0)
+        return (self._random_noise() if before is None else before,
+                self._random_noise() if after is None else after)
+
+    def _random_noise(self) -> bytes:
+        return self._random.randbytes(self._random.randint(1, 8))
 
     def _wire_time(self, length: int) -> float:
         return 0.0 if self._baudrate is None else length * _BITS_PER_BYTE_ON_WIRE / self._baudrate
@@ -359,12 +423,14 @@ class KerongSimulator:
                            frame=request)]
         replies: list[bytes] = []
         with self._state:
-            on_bus = board < self.boards and self._connected[board]
+            on_bus = (command != _STATUS_ALL and board < self.boards and self._connected[board]
+                      and not self._missed_by_busy(board))
             if command == _STATUS and on_bus:
                 replies.append(self._status_reply(board, address))
             elif command == _STATUS_ALL:
-                replies.extend(self._status_reply(number, number << 4)
-                               for number in range(self.boards) if self._connected[number])
+                if self.query_all_address in (None, address):
+                    replies.extend(self._status_reply(number, number << 4) for number in range(self.boards)
+                                   if self._connected[number] and not self._missed_by_busy(number))
             elif command in (_UNLOCK, _UNLOCK_ALL) and on_bus:
                 for pulsed in [lock] if command == _UNLOCK else range(1, _LOCKS_PER_BOARD + 1):
                     events.extend(self._pulse(board, pulsed, received_at))
@@ -372,6 +438,13 @@ class KerongSimulator:
                     replies.append(self._status_reply(board, address))
         self._emit(events)
         return replies
+
+    def _missed_by_busy(self, board: int) -> bool:
+        """Whether a busy `board` misses this request (counting it); called holding the state lock."""
+        if not self._busy_left[board]:
+            return False
+        self._busy_left[board] -= 1
+        return True
 
     def _pulse(self, board: int, lock: int, at: float) -> list[SimEvent]:
         state = self._locks[board, lock]
@@ -397,17 +470,20 @@ class KerongSimulator:
                       _ETX])
         return body + bytes([sum(body) % 256])
 
-    def _change(self, board: int, lock: int, **changes: bool) -> None:
+    def _change(self, board: int, lock: int, *, unless_sticks: bool = False, **changes: bool) -> None:
         kinds = {"door_open": EventKind.DOOR, "latched": EventKind.LATCH, "jammed": EventKind.JAM,
                  "occupied": EventKind.OCCUPIED}
         events = []
         with self._state:
             state = self._lock(board, lock)
             now = time.monotonic()
+            if unless_sticks and state.sticks:
+                changes = {}
             for field, value in changes.items():
                 if getattr(state, field) != value:
                     setattr(state, field, value)
-                    events.append(SimEvent(kinds[field], now, board, lock, value=value))
+                    if field in kinds:  # whether a door sticks is a setting, not an event on the bus
+                        events.append(SimEvent(kinds[field], now, board, lock, value=value))
         self._emit(events)
 
     def _emit(self, events: list[SimEvent]) -> None:
