@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hal.lockboard import known_protocols, make_simulator, open_driver
+from hal.lockboard import board_range, known_protocols, make_simulator, open_driver
 from hal.lockboard.base import SimulatedBoards
 from hal.lockboard.simulator_registry import register_simulator, unregister_simulator
 from kiosk.config import BusConfig, ConfigError, KioskConfig, load_config, load_or_create_secrets
@@ -62,6 +62,11 @@ def simulator_name(bus_url: str) -> str | None:
     return (parsed.netloc or parsed.path.lstrip("/")) if parsed.scheme == SIM_SCHEME else None
 
 
+def first_board(protocol: str) -> int:
+    """The lowest board address of a protocol's bus (BU boards count from 1; board 0 is not addressable)."""
+    return board_range(protocol).start
+
+
 def driver_options(bus: BusConfig) -> dict[str, object]:
     options: dict[str, object] = {"timeout": bus.timeout_s, "retries": bus.retries}
     if bus.hook_closed_bit is not None:
@@ -74,8 +79,9 @@ def simulator_for(config: KioskConfig) -> SimulatedBoards:
     options: dict[str, object] = {}
     if config.bus.hook_closed_bit is not None:
         options["hook_closed_bit"] = config.bus.hook_closed_bit
-    boards = max(compartment.board for compartment in config.compartments) + 1
-    simulator: SimulatedBoards = make_simulator(config.bus.protocol, boards=boards, **options)  # type: ignore[assignment]
+    highest = max(compartment.board for compartment in config.compartments)
+    boards = highest + 1 - first_board(config.bus.protocol)
+    simulator: SimulatedBoards = make_simulator(config.bus.protocol, boards=boards, **options)
     return simulator
 
 

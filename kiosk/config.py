@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hal.lockboard import known_protocols
+from hal.lockboard import board_range, known_protocols
 from kiosk.core.model import Compartment, Size, Timers
 
 SUPPORTED_LANGUAGES = ("en", "de")
@@ -216,8 +216,21 @@ def _parse(document: Mapping[str, Any], file: Path) -> KioskConfig:
     bus = _table(_require(document, "", "bus"), "bus")
     timers = _table(document.get("timers", {}), "timers")
     compartments = _require(document, "", "compartments")
-    return KioskConfig(file, _parse_locker(locker, folder), _parse_bus(bus), _parse_timers(timers),
-                       _parse_compartments(compartments))
+    parsed_bus = _parse_bus(bus)
+    layout = _parse_compartments(compartments)
+    _check_boards_on_bus(layout, parsed_bus.protocol)
+    return KioskConfig(file, _parse_locker(locker, folder), parsed_bus, _parse_timers(timers), layout)
+
+
+def _check_boards_on_bus(compartments: Sequence[Compartment], protocol: str) -> None:
+    addresses = board_range(protocol)
+    for index, compartment in enumerate(compartments):
+        if compartment.board not in addresses:
+            raise _Invalid(
+                f"compartments[{index}].board",
+                f"{compartment.board} is not a {protocol} board address "
+                f"({addresses.start}..{addresses.stop - 1})",
+            )
 
 
 def _parse_locker(table: Mapping[str, Any], folder: Path) -> LockerConfig:

@@ -43,9 +43,22 @@ def make_test_config(
     bus_url: str | None = None,
     timers: dict[str, Any] | None = None,
     base: Path = DEMO_CONFIG,
+    protocol: str | None = None,
 ) -> KioskConfig:
-    """The demo layout, with its database, secrets and bus moved into `directory`."""
+    """The demo layout, with its database, secrets and bus moved into `directory`; with `protocol`, the same
+    doors wired to boards of that family (board numbers shifted to its first address)."""
     config = load_config(base)
+    if protocol is not None and protocol != config.bus.protocol:
+        from kiosk.app import first_board
+
+        shift = first_board(protocol) - first_board(config.bus.protocol)
+        config = dataclasses.replace(
+            config,
+            bus=dataclasses.replace(
+                config.bus, protocol=protocol, hook_closed_bit=None if protocol != "kerong-cu16" else 1
+            ),
+            compartments=tuple(dataclasses.replace(c, board=c.board + shift) for c in config.compartments),
+        )
     locker = dataclasses.replace(
         config.locker,
         database=database or directory / "kiosk.sqlite",

@@ -78,3 +78,10 @@ def test_with_no_screen_the_kiosk_says_how_to_run_it():
     )
     assert result.returncode == 2
     assert "xvfb-run" in result.stderr
+
+
+def test_a_board_the_bus_cannot_address_stops_the_kiosk(tmp_path):
+    config = broken_demo(tmp_path, 'protocol = "kerong-cu16"\nhook_closed_bit = 1', 'protocol = "bu"')
+    result = start_kiosk(config)
+    assert result.returncode == 2
+    assert "compartments[0].board: 0 is not a bu board address (1..64)" in result.stderr
