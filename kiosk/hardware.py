@@ -7,13 +7,14 @@ is only ever touched from a single thread. hal's errors become core's BusError w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from hal.lockboard.base import HalError, LockBoardDriver
+from hal.lockboard.base import DoorChange, HalError, LockBoardDriver
 from kiosk.core.model import LockReading
 from kiosk.core.ports import BusError
 
@@ -34,6 +35,7 @@ class HalLockBus:
         self._infrared = infrared
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lockbus")
         self._closed = False
+        self._push_listener: Callable[[DoorChange], None] | None = None
         self._close_lock = threading.Lock()
 
     @property
@@ -50,12 +52,29 @@ class HalLockBus:
             for number, lock in status.locks.items()
         }
 
+    def subscribe_door_changes(self, callback: Callable[[int, int, bool], None]) -> bool:
+        add_listener = getattr(self._driver, "add_door_listener", None)
+        if add_listener is None:
+            return False
+        loop = asyncio.get_running_loop()
+
+        def on_push(change: DoorChange) -> None:  # on the driver's reader thread
+            with contextlib.suppress(RuntimeError):  # the loop already closed: the kiosk is shutting down
+                loop.call_soon_threadsafe(callback, change.board, change.lock, change.door_open)
+
+        add_listener(on_push)
+        self._push_listener = on_push
+        return True
+
     def close(self) -> None:
         """Wait for the call in flight, close the driver on the worker thread, stop the thread. Idempotent."""
         with self._close_lock:
             if self._closed:
                 return
             self._closed = True
+        remove_listener = getattr(self._driver, "remove_door_listener", None)
+        if remove_listener is not None and self._push_listener is not None:
+            remove_listener(self._push_listener)
         try:
             self._executor.submit(self._driver.close).result()
         except (HalError, OSError) as error:

@@ -116,6 +116,8 @@ class Locker:
         self._monitor: asyncio.Task[None] | None = None
         self._reads_started = 0
         self._silent_boards: set[int] = set()
+        self._pushed_boards: set[int] = set()
+        self._wake: asyncio.Event | None = None
 
     # public surface -------------------------------------------------------------------------------
     def add_listener(self, listener: LockerListener) -> None:
@@ -135,6 +137,9 @@ class Locker:
     async def start(self) -> None:
         if self.running:
             return
+        self._wake = asyncio.Event()
+        if self._bus.subscribe_door_changes(self._door_pushed):
+            log.info("the lock boards push door changes; polling stays as a safety net")
         self._monitor = asyncio.get_running_loop().create_task(self._monitor_doors(), name="door-monitor")
 
     async def stop(self) -> None:
@@ -403,13 +408,32 @@ class Locker:
                 if loop.time() >= next_full_scan:
                     boards.update(self._boards)
                     next_full_scan = loop.time() + self._full_scan_s
+                boards.update(self._pushed_boards)
+                self._pushed_boards.clear()
                 for board in sorted(boards):
                     await self._poll_board(board)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("door monitor round failed; trying again")
+            await self._rest()
+
+    async def _rest(self) -> None:
+        """Wait for the next polling round, or less when a board pushes a door change."""
+        if self._wake is None:
             await asyncio.sleep(self._timers.door_poll_s)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self._timers.door_poll_s)
+        self._wake.clear()
+
+    def _door_pushed(self, board: int, lock: int, door_open: bool) -> None:
+        # A push says which door moved; the status read it triggers is what the journal relies on.
+        log.debug("board %s lock %s pushed: %s", board, lock, "open" if door_open else "closed")
+        if board in self._boards:
+            self._pushed_boards.add(board)
+            if self._wake is not None:
+                self._wake.set()
 
     async def _poll_board(self, board: int) -> None:
         read_number = self._reads_started + 1

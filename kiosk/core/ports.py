@@ -33,6 +33,12 @@ class LockBus(Protocol):
         """The state of every lock of one board, keyed by lock number."""
         ...
 
+    def subscribe_door_changes(self, callback: Callable[[int, int, bool], None]) -> bool:
+        """Call `callback(board, lock, door_open)` on the event-loop thread whenever a board pushes a door
+        change unprompted. Returns False when these boards never push (core then relies on polling alone).
+        Called from the event-loop thread."""
+        ...
+
 
 class TimerHandle(Protocol):
     def cancel(self) -> None: ...

@@ -75,3 +75,31 @@ def test_the_converter_unplugged_and_back_the_kiosk_recovers_by_itself(kiosk_fac
     kiosk.sim.close_door(parcel.compartment)
     kiosk.wait_screen("thank_you")
     simulator.stop()
+
+
+def test_garbage_on_the_line_takes_the_locker_out_of_service_and_it_recovers(kiosk):
+    parcel = kiosk.seed_parcel(size="M", code="373737")
+    kiosk.wait_until(lambda: kiosk.widget("pickup_button").isEnabled(), what="the boards read once")
+    kiosk.sim.simulator.garble_replies(1_000_000)  # every reply now fails its checksum
+    kiosk.wait_until(lambda: "out_of_service_label" in kiosk.visible_names(), timeout=10, what="no service")
+    assert kiosk.parcel(parcel.id).state == "in_locker"
+    assert kiosk.compartment(parcel.compartment).state == "occupied"  # no door was confirmed: nothing marked
+    kiosk.sim.simulator.garble_replies(0)
+    kiosk.wait_until(lambda: kiosk.widget("pickup_button").isEnabled(), timeout=10, what="recovery")
+    kiosk.tap("pickup_button")
+    kiosk.type_code("373737")
+    kiosk.wait_door_open(parcel.compartment)
+    kiosk.sim.close_door(parcel.compartment)
+    kiosk.wait_screen("thank_you")
+
+
+def test_boards_that_push_are_heard_at_once_without_waiting_for_a_poll(kiosk_factory):
+    # Polling once a minute: only the board's own push can tell the kiosk in time that the door closed.
+    kiosk = kiosk_factory(protocol="wkly", timers={"door_poll_s": 60.0, "board_scan_s": 60.0})
+    parcel = kiosk.seed_parcel(size="M", code="585858")
+    kiosk.tap("pickup_button")
+    kiosk.type_code("585858")
+    kiosk.wait_door_open(parcel.compartment)
+    kiosk.sim.close_door(parcel.compartment)
+    kiosk.wait_screen("thank_you", timeout=5)
+    assert kiosk.parcel(parcel.id).state == "picked_up"
