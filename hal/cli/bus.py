@@ -381,9 +381,13 @@ def watch(args: argparse.Namespace, out: Output) -> int:
         return boards
     with stop_on_signals() as stop, bus(args) as driver:
         doors = _Doors(out, boards)
+        pushing = callable(getattr(driver, "add_door_listener", None))
+        # Listening starts before the baseline and the "watching" line: a push right after either is kept.
+        changes: queue.SimpleQueue[DoorChange] = queue.SimpleQueue()
+        if pushing:
+            cast(PushingDriver, driver).add_door_listener(changes.put)
         for board in boards:
             doors.baseline(driver.status(board))
-        pushing = callable(getattr(driver, "add_door_listener", None))
         mode = "pushed by the boards" if pushing else f"polling every {args.interval:g} s"
         out.say(f"watching board{'' if len(boards) == 1 else 's'} {numbers(boards)} on {args.port} "
                 f"({args.protocol}, {mode}); Ctrl-C to stop",
@@ -391,16 +395,15 @@ def watch(args: argparse.Namespace, out: Output) -> int:
                  "protocol": args.protocol, "boards": boards, "mode": "push" if pushing else "poll",
                  "interval": None if pushing else args.interval})
         if pushing:
-            _watch_pushes(cast(PushingDriver, driver), doors, stop)
+            _watch_pushes(cast(PushingDriver, driver), changes, doors, stop)
         else:
             _watch_by_polling(driver, doors, boards, args.interval, stop)
     return EXIT_OK
 
 
-def _watch_pushes(driver: PushingDriver, doors: _Doors, stop: threading.Event) -> None:
-    # Listeners run on the driver's reader thread: hand the changes to this thread, which prints them.
-    changes: queue.SimpleQueue[DoorChange] = queue.SimpleQueue()
-    driver.add_door_listener(changes.put)
+def _watch_pushes(driver: PushingDriver, changes: queue.SimpleQueue[DoorChange], doors: _Doors,
+                  stop: threading.Event) -> None:
+    # Listeners run on the driver's reader thread: they hand the changes to this thread, which prints them.
     try:
         while not stop.is_set():
             try:
