@@ -217,8 +217,11 @@ def measure_bus(runs: int = 40, boards: int = 10) -> dict[str, list[float]]:
 def measure_reconnect(runs: int = 5) -> dict[str, list[float]]:
     """Per protocol: an RS-485-to-Ethernet converter (socket://) goes away and comes back on the same
     address; the time from its return until the driver reads a board again, with no restart."""
+    import logging
+
     from hal.lockboard import HalError, known_protocols, make_simulator, open_driver
 
+    logging.getLogger("hal").setLevel(logging.ERROR)  # the unplugging is on purpose: no warnings in the figures
     figures: dict[str, list[float]] = {}
     for protocol in known_protocols():
         simulator = make_simulator(protocol, boards=2)
