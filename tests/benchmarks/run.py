@@ -221,7 +221,7 @@ def measure_reconnect(runs: int = 5) -> dict[str, list[float]]:
 
     from hal.lockboard import HalError, known_protocols, make_simulator, open_driver
 
-    logging.getLogger("hal").setLevel(logging.ERROR)  # the unplugging is on purpose: no warnings in the figures
+    logging.getLogger("hal").setLevel(logging.ERROR)  # the unplugging is on purpose: keep the figures clean
     figures: dict[str, list[float]] = {}
     for protocol in known_protocols():
         simulator = make_simulator(protocol, boards=2)
