@@ -31,7 +31,8 @@ Faults, each as a real bus shows it (the same calls as the Kerong simulator's):
 - stuck latch: `jam(board, lock)`: unlock pulses do nothing;
 - door left open: `set_door_sticks(board, lock)`: pushed shut, the door does not latch and swings back open.
 
-Listeners get kerong's SimEvent with its EventKind, so any protocol's simulator feeds the same consoles. A
+Listeners get the shared SimEvent with its EventKind (hal.lockboard.simulation), so any protocol's
+simulator feeds the same consoles. A
 request that a busy board ignored comes as a "frame-in" event with value=False (value is None otherwise);
 line noise sent around a reply comes as a "noise" event naming the board.
 
@@ -42,27 +43,28 @@ replies when they are due; `stop()` ends and joins them all.
 
 from __future__ import annotations
 
-import errno
-import heapq
-import itertools
-import logging
-import os
-import random
-import select
-import socket
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import reduce
+from functools import partial, reduce
 
-from hal.lockboard.kerong.simulator import EventKind, SimEvent, SimLockState
-from hal.lockboard.simulator_registry import SimLink
+from hal.lockboard.simulation import (
+    EventKind,
+    LineNoise,
+    LinkServer,
+    Listener,
+    ListenerList,
+    LockModel,
+    ServedLink,
+    ServesLinks,
+    SimEvent,
+    SimLockState,
+    garbled,
+    wire_time,
+)
 
 __all__ = ["BuSimulator", "EventKind", "SimEvent", "SimLockState"]
-
-log = logging.getLogger(__name__)
 
 _UNLOCK = 0x8A
 _QUERY = 0x80
@@ -74,26 +76,13 @@ _EVERY_LOCK = 0x00
 _REQUEST_LENGTH = 5
 _MAX_BOARDS = 64
 _MAX_LOCKS = 24
-_BITS_PER_BYTE_ON_WIRE = 10  # 8N1: start bit, 8 data bits, stop bit
 
 
 def _xor(data: bytes) -> int:
     return reduce(int.__xor__, data, 0)
 
 
-@dataclass
-class _Lock:
-    door_open: bool = False
-    occupied: bool = False
-    jammed: bool = False
-    latched: bool = True
-    sticks: bool = False
-
-
-Listener = Callable[[SimEvent], None]
-
-
-class BuSimulator:
+class BuSimulator(ServesLinks):
     """`boards` BU boards at addresses 1..boards, all doors closed, latched and empty."""
 
     protocol = "bu"
@@ -115,19 +104,19 @@ class BuSimulator:
         self.locks_per_board = locks_per_board
         self._baudrate = baudrate  # replies take their wire time at this rate; None answers at once
         self._state = threading.RLock()
-        self._locks = {(board, lock): _Lock() for board in self._addresses()
+        self._locks = {(board, lock): LockModel() for board in self._addresses()
                        for lock in range(1, locks_per_board + 1)}
         self._connected = dict.fromkeys(self._addresses(), True)
         self._busy_until = dict.fromkeys(self._addresses(), 0.0)  # pulsing until then
         self._busy_left = dict.fromkeys(self._addresses(), 0)  # requests a busy board will still miss
-        self._random = random.Random(seed)  # line noise; seeded for repeatable runs
-        self._noise: list[tuple[bytes | None, bytes | None]] = []  # (before, after) per coming reply
+        self._noise = LineNoise(seed)  # seeded for repeatable runs
         self._pulse_s = 0.0
         self._reply_delay_s = 0.0
         self._garble_left = 0
         self._unlock_ack = True
-        self._listeners: list[Listener] = []
-        self._links: list[_ServedLink] = []
+        self._listeners = ListenerList(self._state)
+        # A second thread per link sends each reply when it is due, so a slow echo never holds up reading.
+        self._served = LinkServer("bu-sim", self._serve, lock=self._state, scheduled=True)
 
     # control: the physical world -------------------------------------------------------------------
     def close_door(self, board: int, lock: int) -> None:
@@ -199,7 +188,7 @@ class BuSimulator:
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"count must be a whole number >= 0, got {count!r}")
         with self._state:
-            self._noise.extend([(before, after)] * count)
+            self._noise.add(count, before, after)
 
     def set_unlock_ack(self, enabled: bool) -> None:
         """Whether an unlock is echoed with the lock's state (firmware that stays silent exists)."""
@@ -222,149 +211,29 @@ class BuSimulator:
     def snapshot(self) -> dict[int, dict[int, SimLockState]]:
         """board -> lock (from 1) -> state, taken atomically."""
         with self._state:
-            return {board: {lock: SimLockState(state.door_open, state.occupied, state.jammed, state.latched,
-                                               sticks=state.sticks)
+            return {board: {lock: state.reading()
                             for (number, lock), state in self._locks.items() if number == board}
                     for board in self._addresses()}
 
     def add_listener(self, callback: Listener) -> None:
         """`callback(event)` for every change and frame, called on the thread that caused it (a serving
         thread for frames, the caller for control calls). It must be quick and must not raise."""
-        with self._state:
-            self._listeners.append(callback)
+        self._listeners.add(callback)
 
     def remove_listener(self, callback: Listener) -> None:
-        with self._state:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-
-    # serving ----------------------------------------------------------------------------------------
-    def serve_pty(self) -> str:
-        """Serve on a new pseudo-terminal (raw mode) and return its device path, e.g. /dev/pts/5."""
-        master, slave = os.openpty()
-        try:
-            # Raw at once: with the default echo on, our own replies would come back to us as requests.
-            tty.setraw(slave)
-            os.set_blocking(master, False)
-            path = os.ttyname(slave)
-        except OSError:
-            os.close(master)
-            os.close(slave)
-            raise
-        wake_read, wake_write = os.pipe()
-        poller = select.poll()
-        poller.register(master, select.POLLIN)
-        poller.register(wake_read, select.POLLIN)
-
-        def receive() -> bytes:
-            while True:
-                if any(fd == wake_read for fd, _ in poller.poll()):
-                    return b""
-                try:
-                    return os.read(master, 4096)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    # We keep the slave end open, so EIO (no slave left) should not happen; stop if it does.
-                    log.warning("pty %s failed: %s", path, exc)
-                    return b""
-
-        def send(data: bytes) -> None:
-            view = memoryview(data)
-            while view:
-                try:
-                    view = view[os.write(master, view) :]
-                except BlockingIOError:
-                    log.debug("pty %s: nobody reads, %d byte(s) of reply lost", path, len(view))
-                    return
-                except OSError as exc:
-                    log.debug("pty %s: write failed: %s", path, exc)
-                    return
-
-        def close() -> None:
-            for fd in (master, slave, wake_read, wake_write):
-                os.close(fd)
-
-        self._start(f"pty {path}", receive, send, wake=lambda: os.write(wake_write, b"x"), cleanup=close)
-        return path
-
-    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int:
-        """Serve one client at a time on a TCP port (0 picks a free one); returns the port number."""
-        listener = socket.create_server((host, port))
-        listener.setblocking(False)
-        bound_port: int = listener.getsockname()[1]
-        wake_read, wake_write = os.pipe()
-        clients: list[socket.socket] = []  # at most one: the connection being served
-
-        def receive() -> bytes:
-            while True:
-                poller = select.poll()
-                poller.register(wake_read, select.POLLIN)
-                poller.register(clients[0] if clients else listener, select.POLLIN)
-                if any(fd == wake_read for fd, _ in poller.poll()):
-                    return b""
-                if not clients:
-                    try:
-                        connection, _ = listener.accept()
-                    except BlockingIOError:
-                        continue
-                    connection.setblocking(False)
-                    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    clients.append(connection)
-                    continue
-                try:
-                    data = clients[0].recv(4096)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    data = b""
-                if data:
-                    return data
-                clients.pop().close()  # the client left; wait for the next one
-
-        def send(data: bytes) -> None:
-            if clients:
-                try:
-                    clients[0].send(data)
-                except OSError as exc:
-                    log.debug("tcp %d: send failed: %s", bound_port, exc)
-
-        def close() -> None:
-            for client in clients:
-                client.close()
-            listener.close()
-            os.close(wake_read)
-            os.close(wake_write)
-
-        self._start(f"tcp {host}:{bound_port}", receive, send, wake=lambda: os.write(wake_write, b"x"),
-                    cleanup=close)
-        return bound_port
-
-    def attach(self, link: SimLink) -> Callable[[], None]:
-        """Serve an in-process link (the `sim://` transport); returns the function that detaches it."""
-        return self._start("in-process link", link.receive, link.send, wake=link.hang_up, cleanup=None)
-
-    def stop(self) -> None:
-        """Stop serving everywhere and join the serving threads. Ports served become dead, like an unplugged
-        adapter; replies not yet sent are lost. The model keeps its state, and serving can start again."""
-        with self._state:
-            links = list(self._links)
-        for link in links:
-            link.stop()
+        self._listeners.remove(callback)
 
     # internals: the boards ----------------------------------------------------------------------------
-    def _start(self, description: str, receive: Callable[[], bytes], send: Callable[[bytes], None],
-               wake: Callable[[], object], cleanup: Callable[[], None] | None) -> Callable[[], None]:
-        link = _ServedLink(description, receive, send, wake, cleanup, simulator=self)
-        with self._state:
-            self._links.append(link)
-        link.start()
-        return link.stop
-
-    def _forget(self, link: _ServedLink) -> None:
-        with self._state:
-            if link in self._links:
-                self._links.remove(link)
+    def _serve(self, link: ServedLink) -> None:
+        """Read requests off `link` and schedule each reply on it for when it is due."""
+        splitter = _RequestSplitter()
+        for data, received_at in link.chunks():
+            for piece, is_request in splitter.feed(data):
+                if not is_request:
+                    self._emit([SimEvent(EventKind.NOISE, received_at, frame=piece)])
+                    continue
+                for reply in self._answer(piece, received_at):
+                    link.later(reply.due, partial(self._deliver, reply, link.send))
 
     def _answer(self, request: bytes, received_at: float) -> list[_Reply]:
         """Apply one well-formed request to the model: the replies, each with the time it is due."""
@@ -391,9 +260,9 @@ class BuSimulator:
             for after_s, answer in answers:
                 if self._garble_left:
                     self._garble_left -= 1
-                    answer = answer[:-1] + bytes([answer[-1] ^ 0xFF])
-                before, after = self._noise_around()
-                wire_s = self._wire_time(len(before) + len(answer) + len(after))
+                    answer = garbled(answer)
+                before, after = self._noise.around()
+                wire_s = wire_time(len(before) + len(answer) + len(after), self._baudrate)
                 due = received_at + after_s + self._reply_delay_s + wire_s
                 replies.append(_Reply(due, board, before, answer, after))
         self._emit(events)
@@ -405,17 +274,6 @@ class BuSimulator:
             return False
         self._busy_left[board] -= 1
         return True
-
-    def _noise_around(self) -> tuple[bytes, bytes]:
-        """The line noise to send before and after the next reply (called holding the state lock)."""
-        if not self._noise:
-            return b"", b""
-        before, after = self._noise.pop(0)
-        return (self._random_noise() if before is None else before,
-                self._random_noise() if after is None else after)
-
-    def _random_noise(self) -> bytes:
-        return self._random.randbytes(self._random.randint(1, 8))
 
     def _deliver(self, reply: _Reply, send: Callable[[bytes], None]) -> None:
         # announced first, so that a listener has seen the reply before the host can read it
@@ -457,9 +315,6 @@ class BuSimulator:
         body = bytes([_QUERY, board, bits >> 16, bits >> 8 & 0xFF, bits & 0xFF, _QUERY_CODE])
         return body + bytes([_xor(body)])
 
-    def _wire_time(self, length: int) -> float:
-        return 0.0 if self._baudrate is None else length * _BITS_PER_BYTE_ON_WIRE / self._baudrate
-
     def _change(self, board: int, lock: int, *, unless_sticks: bool = False, **changes: bool) -> None:
         kinds = {"door_open": EventKind.DOOR, "latched": EventKind.LATCH, "jammed": EventKind.JAM,
                  "occupied": EventKind.OCCUPIED}
@@ -477,19 +332,8 @@ class BuSimulator:
         self._emit(events)
 
     def _emit(self, events: list[SimEvent]) -> None:
-        if not events:
-            return
-        with self._state:
-            listeners = list(self._listeners)
-        for event in events:
-            for listener in listeners:
-                try:
-                    listener(event)
-                except Exception:
-                    log.exception("simulator listener %r failed on %s", listener, event.kind)
-
-    def _emit_noise(self, noise: bytes, at: float) -> None:
-        self._emit([SimEvent(EventKind.NOISE, at, frame=noise)])
+        if events:
+            self._listeners.notify(events)
 
     def _addresses(self) -> range:
         return range(1, self.boards + 1)
@@ -499,7 +343,7 @@ class BuSimulator:
             raise ValueError(f"board must be 1-{self.boards} on this simulator, got {board!r}")
         return board
 
-    def _lock(self, board: int, lock: int) -> _Lock:
+    def _lock(self, board: int, lock: int) -> LockModel:
         self._check_board(board)
         if isinstance(lock, bool) or not isinstance(lock, int) or not 1 <= lock <= self.locks_per_board:
             raise ValueError(f"lock must be 1-{self.locks_per_board}, got {lock!r}")
@@ -519,82 +363,6 @@ class _Reply:
     before: bytes  # line noise, if any
     frame: bytes
     after: bytes
-
-
-class _ServedLink:
-    """One served link: a thread reading requests, one sending replies when due; stop() is idempotent."""
-
-    def __init__(self, description: str, receive: Callable[[], bytes], send: Callable[[bytes], None],
-                 wake: Callable[[], object], cleanup: Callable[[], None] | None, *,
-                 simulator: BuSimulator) -> None:
-        self._receive = receive
-        self._send = send
-        self._wake = wake
-        self._cleanup = cleanup
-        self._simulator = simulator
-        self._stopping = threading.Event()
-        self._due = threading.Condition()
-        self._outbox: list[tuple[float, int, _Reply]] = []  # a heap of (due, order, reply)
-        self._order = itertools.count()
-        self._reader = threading.Thread(target=self._read_requests, name=f"bu-sim {description}",
-                                        daemon=True)
-        self._writer = threading.Thread(target=self._send_replies, name=f"bu-sim {description} replies",
-                                        daemon=True)
-        self._stopped = threading.Lock()
-        self._done = False
-
-    def start(self) -> None:
-        self._writer.start()
-        self._reader.start()
-
-    def stop(self) -> None:
-        with self._stopped:
-            if self._done:
-                return
-            self._done = True
-            self._stopping.set()
-            with self._due:
-                self._due.notify_all()
-            try:
-                self._wake()
-            except OSError as exc:
-                if exc.errno != errno.EBADF:
-                    raise
-            for thread in (self._reader, self._writer):
-                if thread is not threading.current_thread():
-                    thread.join()
-            if self._cleanup is not None:
-                self._cleanup()
-            self._simulator._forget(self)
-
-    def _read_requests(self) -> None:
-        splitter = _RequestSplitter()
-        while not self._stopping.is_set():
-            data = self._receive()
-            received_at = time.monotonic()
-            if not data:
-                return
-            for piece, is_request in splitter.feed(data):
-                if not is_request:
-                    self._simulator._emit_noise(piece, received_at)
-                    continue
-                for reply in self._simulator._answer(piece, received_at):
-                    with self._due:
-                        heapq.heappush(self._outbox, (reply.due, next(self._order), reply))
-                        self._due.notify_all()
-
-    def _send_replies(self) -> None:
-        while True:
-            with self._due:
-                while True:
-                    if self._stopping.is_set():
-                        return
-                    wait = self._outbox[0][0] - time.monotonic() if self._outbox else None
-                    if wait is not None and wait <= 0:
-                        _, _, reply = heapq.heappop(self._outbox)
-                        break
-                    self._due.wait(wait)
-            self._simulator._deliver(reply, self._send)
 
 
 class _RequestSplitter:

@@ -33,22 +33,26 @@ Serving: on a pseudo-terminal (`serve_pty`), a TCP port (`serve_tcp`) or in-proc
 
 from __future__ import annotations
 
-import enum
-import errno
-import logging
-import os
-import random
-import select
-import socket
 import threading
 import time
-import tty
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from hal.lockboard.simulator_registry import SimLink
+from hal.lockboard.simulation import (
+    EventKind,
+    LineNoise,
+    LinkServer,
+    Listener,
+    ListenerList,
+    LockModel,
+    ServedLink,
+    ServesLinks,
+    SimEvent,
+    SimLockState,
+    garbled,
+    wire_time,
+)
 
-log = logging.getLogger(__name__)
+# The event vocabulary lives in hal.lockboard.simulation; it is still importable from here.
+__all__ = ["EventKind", "KerongSimulator", "SimEvent", "SimLockState"]
 
 _STX = 0x02
 _ETX = 0x03
@@ -60,53 +64,9 @@ _STATUS_REPLY = 0x35
 _REQUEST_LENGTH = 5
 _LOCKS_PER_BOARD = 16
 _MAX_BOARDS = 16
-_BITS_PER_BYTE_ON_WIRE = 10  # 8N1: start bit, 8 data bits, stop bit
 
 
-class EventKind(enum.StrEnum):
-    FRAME_IN = "frame-in"  # a well-formed request arrived (frame = its bytes)
-    FRAME_OUT = "frame-out"  # a reply left (frame = its bytes)
-    NOISE = "noise"  # bytes that were no well-formed request, or line noise sent around a reply (board set)
-    UNLOCK = "unlock"  # a lock got an unlock pulse (value = whether its door sprang open)
-    DOOR = "door"  # value = door open
-    LATCH = "latch"  # value = latched
-    OCCUPIED = "occupied"  # value = a parcel is seen by the infrared sensor
-    JAM = "jam"  # value = jammed
-    CONNECTED = "connected"  # value = the board answers at all
-
-
-@dataclass(frozen=True)
-class SimEvent:
-    kind: EventKind
-    at: float  # time.monotonic() when it happened; for frames, when the bytes were read off the link
-    board: int | None = None
-    lock: int | None = None
-    value: bool | None = None
-    frame: bytes = b""
-
-
-@dataclass(frozen=True)
-class SimLockState:
-    door_open: bool
-    occupied: bool
-    jammed: bool
-    latched: bool
-    sticks: bool = False  # the door does not latch when pushed shut
-
-
-@dataclass
-class _Lock:
-    door_open: bool = False
-    occupied: bool = False
-    jammed: bool = False
-    latched: bool = True
-    sticks: bool = False
-
-
-Listener = Callable[[SimEvent], None]
-
-
-class KerongSimulator:
+class KerongSimulator(ServesLinks):
     """`boards` KR-CU16 boards at addresses 0..boards-1, all doors closed, latched and empty."""
 
     protocol = "kerong-cu16"
@@ -125,17 +85,16 @@ class KerongSimulator:
         self.hook_closed_bit = hook_closed_bit
         self.query_all_address = query_all_address  # None: the boards answer 0x32 whatever its address byte
         self._baudrate = baudrate  # replies take their wire time at this rate; None answers at once
-        self._random = random.Random(seed)  # line noise; seeded for repeatable runs
+        self._noise = LineNoise(seed)  # seeded for repeatable runs
         self._busy_left = [0] * boards
-        self._noise: list[tuple[bytes | None, bytes | None]] = []  # (before, after) per coming reply
         self._state = threading.RLock()
-        self._locks = {(board, lock): _Lock() for board in range(boards) for lock in range(1, 17)}
+        self._locks = {(board, lock): LockModel() for board in range(boards) for lock in range(1, 17)}
         self._connected = [True] * boards
         self._reply_delay_s = 0.0
         self._garble_left = 0
         self._unlock_ack = True
-        self._listeners: list[Listener] = []
-        self._servers: list[_Server] = []
+        self._listeners = ListenerList(self._state)
+        self._served = LinkServer("kerong-sim", self._serve, lock=self._state)
 
     # control: the physical world -------------------------------------------------------------------
     def close_door(self, board: int, lock: int) -> None:
@@ -190,7 +149,7 @@ class KerongSimulator:
         if count < 0:
             raise ValueError(f"count must not be negative, got {count!r}")
         with self._state:
-            self._noise.extend([(before, after)] * count)
+            self._noise.add(count, before, after)
 
     def set_busy(self, board: int, requests: int) -> None:
         """A busy board neither acts on nor answers its next `requests` requests (0 ends it)."""
@@ -225,161 +184,22 @@ class KerongSimulator:
     def snapshot(self) -> dict[int, dict[int, SimLockState]]:
         """board -> lock (from 1) -> state, taken atomically."""
         with self._state:
-            states = {key: SimLockState(lock.door_open, lock.occupied, lock.jammed, lock.latched, lock.sticks)
-                      for key, lock in self._locks.items()}
+            states = {key: lock.reading() for key, lock in self._locks.items()}
         return {board: {lock: states[board, lock] for lock in range(1, _LOCKS_PER_BOARD + 1)}
                 for board in range(self.boards)}
 
     def add_listener(self, callback: Listener) -> None:
         """`callback(event)` for every change and frame, called on the thread that caused it (the serving
         thread for frames, the caller for control calls). It must be quick and must not raise."""
-        with self._state:
-            self._listeners.append(callback)
+        self._listeners.add(callback)
 
     def remove_listener(self, callback: Listener) -> None:
-        with self._state:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-
-    # serving ----------------------------------------------------------------------------------------
-    def serve_pty(self) -> str:
-        """Serve on a new pseudo-terminal (raw mode) and return its device path, e.g. /dev/pts/5."""
-        master, slave = os.openpty()
-        try:
-            # Raw at once: with the default echo on, our own replies would come back to us as requests.
-            tty.setraw(slave)
-            os.set_blocking(master, False)
-            path = os.ttyname(slave)
-        except OSError:
-            os.close(master)
-            os.close(slave)
-            raise
-        wake_read, wake_write = os.pipe()
-        poller = select.poll()
-        poller.register(master, select.POLLIN)
-        poller.register(wake_read, select.POLLIN)
-
-        def receive() -> bytes:
-            while True:
-                if any(fd == wake_read for fd, _ in poller.poll()):
-                    return b""
-                try:
-                    return os.read(master, 4096)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    # We keep the slave end open, so EIO (no slave left) should not happen; stop if it does.
-                    log.warning("pty %s failed: %s", path, exc)
-                    return b""
-
-        def send(data: bytes) -> None:
-            view = memoryview(data)
-            while view:
-                try:
-                    view = view[os.write(master, view) :]
-                except BlockingIOError:
-                    log.debug("pty %s: nobody reads, %d byte(s) of reply lost", path, len(view))
-                    return
-                except OSError as exc:
-                    log.debug("pty %s: write failed: %s", path, exc)
-                    return
-
-        def close() -> None:
-            for fd in (master, slave, wake_read, wake_write):
-                os.close(fd)
-
-        self._start(f"pty {path}", receive, send, wake=lambda: os.write(wake_write, b"x"), cleanup=close)
-        return path
-
-    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int:
-        """Serve one client at a time on a TCP port (0 picks a free one); returns the port number."""
-        listener = socket.create_server((host, port))
-        listener.setblocking(False)
-        bound_port: int = listener.getsockname()[1]
-        wake_read, wake_write = os.pipe()
-        clients: list[socket.socket] = []  # at most one: the connection being served
-
-        def receive() -> bytes:
-            while True:
-                poller = select.poll()
-                poller.register(wake_read, select.POLLIN)
-                poller.register(clients[0] if clients else listener, select.POLLIN)
-                if any(fd == wake_read for fd, _ in poller.poll()):
-                    return b""
-                if not clients:
-                    try:
-                        connection, _ = listener.accept()
-                    except BlockingIOError:
-                        continue
-                    connection.setblocking(False)
-                    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    clients.append(connection)
-                    continue
-                try:
-                    data = clients[0].recv(4096)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    data = b""
-                if data:
-                    return data
-                clients.pop().close()  # the client left; wait for the next one
-
-        def send(data: bytes) -> None:
-            if clients:
-                try:
-                    clients[0].send(data)
-                except OSError as exc:
-                    log.debug("tcp %d: send failed: %s", bound_port, exc)
-
-        def close() -> None:
-            for client in clients:
-                client.close()
-            listener.close()
-            os.close(wake_read)
-            os.close(wake_write)
-
-        self._start(f"tcp {host}:{bound_port}", receive, send, wake=lambda: os.write(wake_write, b"x"),
-                    cleanup=close)
-        return bound_port
-
-    def attach(self, link: SimLink) -> Callable[[], None]:
-        """Serve an in-process link (the `sim://` transport); returns the function that detaches it."""
-        return self._start("in-process link", link.receive, link.send, wake=link.hang_up, cleanup=None)
-
-    def stop(self) -> None:
-        """Stop serving everywhere and join the serving threads. Ports served become dead, like an unplugged
-        adapter. The model keeps its state, and serving can start again."""
-        with self._state:
-            servers = list(self._servers)
-        for server in servers:
-            server.stop()
+        self._listeners.remove(callback)
 
     # internals --------------------------------------------------------------------------------------
-    def _start(self, description: str, receive: Callable[[], bytes], send: Callable[[bytes], None],
-               wake: Callable[[], object], cleanup: Callable[[], None] | None) -> Callable[[], None]:
-        stopping = threading.Event()
-        thread = threading.Thread(target=self._serve, args=(receive, send, stopping),
-                                  name=f"kerong-sim {description}", daemon=True)
-        server = _Server(thread, stopping, wake, cleanup, self._forget)
-        with self._state:
-            self._servers.append(server)
-        thread.start()
-        return server.stop
-
-    def _forget(self, server: _Server) -> None:
-        with self._state:
-            if server in self._servers:
-                self._servers.remove(server)
-
-    def _serve(self, receive: Callable[[], bytes], send: Callable[[bytes], None],
-               stopping: threading.Event) -> None:
+    def _serve(self, link: ServedLink) -> None:
         splitter = _RequestSplitter()
-        while not stopping.is_set():
-            data = receive()
-            received_at = time.monotonic()
-            if not data:
-                return
+        for data, received_at in link.chunks():
             for request, is_frame in splitter.feed(data):
                 if not is_frame:
                     self._emit([SimEvent(EventKind.NOISE, received_at, frame=request)])
@@ -388,10 +208,11 @@ class KerongSimulator:
                     with self._state:
                         if self._garble_left:
                             self._garble_left -= 1
-                            reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
-                        before, after = self._noise_around()
-                        delay = self._reply_delay_s + self._wire_time(len(before) + len(reply) + len(after))
-                    if delay > 0 and stopping.wait(delay):
+                            reply = garbled(reply)
+                        before, after = self._noise.around()
+                        delay = self._reply_delay_s + wire_time(len(before) + len(reply) + len(after),
+                                                                self._baudrate)
+                    if delay > 0 and link.stopping.wait(delay):
                         return
                     # announced first, so that a listener has seen the reply before the host can read it
                     board = reply[1] >> 4
@@ -399,21 +220,7 @@ class KerongSimulator:
                     self._emit([SimEvent(EventKind.NOISE, now, board, frame=noise)
                                 for noise in (before, after) if noise])
                     self._emit([SimEvent(EventKind.FRAME_OUT, now, board, frame=reply)])
-                    send(before + reply + after)
-
-    def _noise_around(self) -> tuple[bytes, bytes]:
-        """The line noise to send before and after the next reply (called holding the state lock)."""
-        if not self._noise:
-            return b"", b""
-        before, after = self._noise.pop(0)
-        return (self._random_noise() if before is None else before,
-                self._random_noise() if after is None else after)
-
-    def _random_noise(self) -> bytes:
-        return self._random.randbytes(self._random.randint(1, 8))
-
-    def _wire_time(self, length: int) -> float:
-        return 0.0 if self._baudrate is None else length * _BITS_PER_BYTE_ON_WIRE / self._baudrate
+                    link.send(before + reply + after)
 
     def _answer(self, request: bytes, received_at: float) -> list[bytes]:
         """Apply one well-formed request to the model; the replies the boards send back."""
@@ -487,58 +294,19 @@ class KerongSimulator:
         self._emit(events)
 
     def _emit(self, events: list[SimEvent]) -> None:
-        if not events:
-            return
-        with self._state:
-            listeners = list(self._listeners)
-        for event in events:
-            for listener in listeners:
-                try:
-                    listener(event)
-                except Exception:
-                    log.exception("simulator listener %r failed on %s", listener, event.kind)
+        if events:
+            self._listeners.notify(events)
 
     def _check_board(self, board: int) -> int:
         if isinstance(board, bool) or not isinstance(board, int) or not 0 <= board < self.boards:
             raise ValueError(f"board must be 0-{self.boards - 1} on this simulator, got {board!r}")
         return board
 
-    def _lock(self, board: int, lock: int) -> _Lock:
+    def _lock(self, board: int, lock: int) -> LockModel:
         self._check_board(board)
         if isinstance(lock, bool) or not isinstance(lock, int) or not 1 <= lock <= _LOCKS_PER_BOARD:
             raise ValueError(f"lock must be 1-{_LOCKS_PER_BOARD}, got {lock!r}")
         return self._locks[board, lock]
-
-
-class _Server:
-    """One served link: its thread and how to wake, stop and clean it up (idempotent)."""
-
-    def __init__(self, thread: threading.Thread, stopping: threading.Event, wake: Callable[[], object],
-                 cleanup: Callable[[], None] | None, forget: Callable[[_Server], None]) -> None:
-        self._thread = thread
-        self._stopping = stopping
-        self._wake = wake
-        self._cleanup = cleanup
-        self._forget = forget
-        self._stopped = threading.Lock()
-        self._done = False
-
-    def stop(self) -> None:
-        with self._stopped:
-            if self._done:
-                return
-            self._done = True
-            self._stopping.set()
-            try:
-                self._wake()
-            except OSError as exc:
-                if exc.errno != errno.EBADF:
-                    raise
-            if self._thread is not threading.current_thread():
-                self._thread.join()
-            if self._cleanup is not None:
-                self._cleanup()
-            self._forget(self)
 
 
 class _RequestSplitter:

@@ -1,8 +1,9 @@
 """A bus of WKLY lock boards that push door changes, modelled from the protocol table (DESIGN.md section 5).
 
 This module deliberately does not import the driver's codec: it frames and checks bytes on its own, so a
-codec bug cannot pass its own tests. It shares the event vocabulary (EventKind, SimEvent, SimLockState) of
-the Kerong simulator, so one QA fixture or demo console drives either.
+codec bug cannot pass its own tests. It shares the event vocabulary (EventKind, SimEvent, SimLockState) and
+the serving of links with the other simulators (hal.lockboard.simulation), so one QA fixture or demo
+console drives any of them.
 
     every frame   57 4B 4C 59 LEN ADDR CMD DATA.. XOR    LEN = whole frame; XOR over every byte before it
     0x82 LOCK     pulse one lock       -> 0B ADDR 82 STATUS LOCK DOOR   (DOOR read after the pulse)
@@ -37,25 +38,27 @@ Serving: on a pseudo-terminal (`serve_pty`), a TCP port (`serve_tcp`) or in-proc
 
 from __future__ import annotations
 
-import errno
-import logging
-import os
-import random
-import select
-import socket
 import threading
 import time
-import tty
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import reduce
 
-from hal.lockboard.kerong.simulator import EventKind, SimEvent, SimLockState
-from hal.lockboard.simulator_registry import SimLink
+from hal.lockboard.simulation import (
+    EventKind,
+    LineNoise,
+    LinkServer,
+    Listener,
+    ListenerList,
+    LockModel,
+    ServedLink,
+    ServesLinks,
+    SimEvent,
+    SimLockState,
+    garbled,
+    wire_time,
+)
 
 __all__ = ["EventKind", "SimEvent", "SimLockState", "WklySimulator"]
-
-log = logging.getLogger(__name__)
 
 _HEADER = bytes([0x57, 0x4B, 0x4C, 0x59])
 _OPEN = 0x82
@@ -71,23 +74,10 @@ _SHORTEST_FRAME = 8
 _REQUEST_LENGTHS = {_OPEN: 9, _QUERY: 9, _QUERY_ALL: 8, _OPEN_ALL: 8}
 _MAX_BOARDS = 256
 _MAX_LOCKS = 245
-_BITS_PER_BYTE_ON_WIRE = 10  # 8N1: start bit, 8 data bits, stop bit
 _BYTES_PER_PIECE = 8  # a reply leaves in pieces this big, each when its last byte would have arrived
 # A board drops a partial request after this much silence, as real boards do after an inter-byte timeout
 # (generous here: a pseudo-terminal or TCP link may deliver one frame in two pieces).
 _REQUEST_GAP_S = 0.1
-
-
-@dataclass
-class _Lock:
-    door_open: bool = False
-    occupied: bool = False
-    jammed: bool = False
-    latched: bool = True
-    sticks: bool = False
-
-
-Listener = Callable[[SimEvent], None]
 
 
 def _xor(data: bytes | bytearray) -> int:
@@ -99,7 +89,7 @@ def _frame(board: int, command: int, data: bytes) -> bytes:
     return body + bytes([_xor(body)])
 
 
-class WklySimulator:
+class WklySimulator(ServesLinks):
     """`boards` WKLY boards at addresses 0..boards-1 with `locks` locks each, all closed, latched and empty.
 
     `baudrate`: replies take their wire time at this rate; None answers at once."""
@@ -121,7 +111,7 @@ class WklySimulator:
         # wire's, held (after the model's) while a reply trickles out, so that nothing cuts into it.
         self._state = threading.RLock()
         self._wire = threading.RLock()
-        self._locks = {(board, lock): _Lock() for board in range(boards) for lock in range(1, locks + 1)}
+        self._locks = {(board, lock): LockModel() for board in range(boards) for lock in range(1, locks + 1)}
         self._connected = [True] * boards
         self._busy_left = [0] * boards
         self._reply_delay_s = 0.0
@@ -129,10 +119,9 @@ class WklySimulator:
         self._unlock_ack = True
         self._garble_replies_left = 0
         self._garble_pushes_left = 0
-        self._noise: list[tuple[bytes | None, bytes | None]] = []  # (before, after) for the coming replies
-        self._random = random.Random()
-        self._listeners: list[Listener] = []
-        self._servers: list[_Server] = []
+        self._noise = LineNoise()
+        self._listeners = ListenerList(self._state)
+        self._served = LinkServer("wkly-sim", self._serve, lock=self._state)
 
     # control: the physical world -------------------------------------------------------------------
     def close_door(self, board: int, lock: int) -> None:
@@ -198,7 +187,7 @@ class WklySimulator:
         if count < 0:
             raise ValueError(f"count must not be negative, got {count!r}")
         with self._state:
-            self._noise.extend([(before, after)] * count)
+            self._noise.add(count, before, after)
 
     def set_busy(self, board: int, requests: int) -> None:
         """A busy board refuses its next `requests` requests with status 0xFF and does nothing (0 ends it)."""
@@ -247,8 +236,7 @@ class WklySimulator:
     def snapshot(self) -> dict[int, dict[int, SimLockState]]:
         """board -> lock (from 1) -> state, taken atomically."""
         with self._state:
-            states = {key: SimLockState(lock.door_open, lock.occupied, lock.jammed, lock.latched, lock.sticks)
-                      for key, lock in self._locks.items()}
+            states = {key: lock.reading() for key, lock in self._locks.items()}
         return {board: {lock: states[board, lock] for lock in range(1, self.locks + 1)}
                 for board in range(self.boards)}
 
@@ -257,166 +245,24 @@ class WklySimulator:
         thread for requests, the caller for control calls) while the simulator holds its lock, so events
         arrive in wire order and a listener has seen a frame before the host can read it. It must be quick
         and must not wait for another thread that uses this simulator."""
-        with self._state:
-            self._listeners.append(callback)
+        self._listeners.add(callback)
 
     def remove_listener(self, callback: Listener) -> None:
-        with self._state:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-
-    # serving ----------------------------------------------------------------------------------------
-    def serve_pty(self) -> str:
-        """Serve on a new pseudo-terminal (raw mode) and return its device path, e.g. /dev/pts/5."""
-        master, slave = os.openpty()
-        try:
-            # Raw at once: with the default echo on, our own replies would come back to us as requests.
-            tty.setraw(slave)
-            os.set_blocking(master, False)
-            path = os.ttyname(slave)
-        except OSError:
-            os.close(master)
-            os.close(slave)
-            raise
-        wake_read, wake_write = os.pipe()
-        poller = select.poll()
-        poller.register(master, select.POLLIN)
-        poller.register(wake_read, select.POLLIN)
-
-        def receive() -> bytes:
-            while True:
-                if any(fd == wake_read for fd, _ in poller.poll()):
-                    return b""
-                try:
-                    return os.read(master, 4096)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    # We keep the slave end open, so EIO (no slave left) should not happen; stop if it does.
-                    log.warning("pty %s failed: %s", path, exc)
-                    return b""
-
-        def send(data: bytes) -> None:
-            view = memoryview(data)
-            while view:
-                try:
-                    view = view[os.write(master, view) :]
-                except BlockingIOError:
-                    log.debug("pty %s: nobody reads, %d byte(s) lost", path, len(view))
-                    return
-                except OSError as exc:
-                    log.debug("pty %s: write failed: %s", path, exc)
-                    return
-
-        def close() -> None:
-            for fd in (master, slave, wake_read, wake_write):
-                os.close(fd)
-
-        self._start(f"pty {path}", receive, send, wake=lambda: os.write(wake_write, b"x"), cleanup=close)
-        return path
-
-    def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> int:
-        """Serve one client at a time on a TCP port (0 picks a free one); returns the port number."""
-        listener = socket.create_server((host, port))
-        listener.setblocking(False)
-        bound_port: int = listener.getsockname()[1]
-        wake_read, wake_write = os.pipe()
-        clients: list[socket.socket] = []  # at most one: the connection being served
-
-        def receive() -> bytes:
-            while True:
-                poller = select.poll()
-                poller.register(wake_read, select.POLLIN)
-                poller.register(clients[0] if clients else listener, select.POLLIN)
-                if any(fd == wake_read for fd, _ in poller.poll()):
-                    return b""
-                if not clients:
-                    try:
-                        connection, _ = listener.accept()
-                    except BlockingIOError:
-                        continue
-                    connection.setblocking(False)
-                    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    with self._state:  # pushes from other threads look at `clients` under this lock
-                        clients.append(connection)
-                    continue
-                try:
-                    data = clients[0].recv(4096)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    data = b""
-                if data:
-                    return data
-                with self._state:
-                    clients.pop().close()  # the client left; wait for the next one
-
-        def send(data: bytes) -> None:
-            if clients:
-                try:
-                    clients[0].send(data)
-                except OSError as exc:
-                    log.debug("tcp %d: send failed: %s", bound_port, exc)
-
-        def close() -> None:
-            for client in clients:
-                client.close()
-            clients.clear()
-            listener.close()
-            os.close(wake_read)
-            os.close(wake_write)
-
-        self._start(f"tcp {host}:{bound_port}", receive, send, wake=lambda: os.write(wake_write, b"x"),
-                    cleanup=close)
-        return bound_port
-
-    def attach(self, link: SimLink) -> Callable[[], None]:
-        """Serve an in-process link (the `sim://` transport); returns the function that detaches it."""
-        return self._start("in-process link", link.receive, link.send, wake=link.hang_up, cleanup=None)
-
-    def stop(self) -> None:
-        """Stop serving everywhere and join the serving threads. Ports served become dead, like an unplugged
-        adapter. The model keeps its state, and serving can start again."""
-        with self._state:
-            servers = list(self._servers)
-        for server in servers:
-            server.stop()
+        self._listeners.remove(callback)
 
     # internals: serving -----------------------------------------------------------------------------
-    def _start(self, description: str, receive: Callable[[], bytes], send: Callable[[bytes], None],
-               wake: Callable[[], object], cleanup: Callable[[], None] | None) -> Callable[[], None]:
-        stopping = threading.Event()
-        thread = threading.Thread(target=self._serve, args=(receive, send, stopping),
-                                  name=f"wkly-sim {description}", daemon=True)
-        server = _Server(thread, stopping, send, wake, cleanup, self._forget)
-        with self._state:
-            self._servers.append(server)
-        thread.start()
-        return server.stop
-
-    def _forget(self, server: _Server) -> None:
-        with self._state:
-            if server in self._servers:
-                self._servers.remove(server)
-
-    def _serve(self, receive: Callable[[], bytes], send: Callable[[bytes], None],
-               stopping: threading.Event) -> None:
+    def _serve(self, link: ServedLink) -> None:
         splitter = _RequestSplitter()
-        while not stopping.is_set():
-            data = receive()
-            received_at = time.monotonic()
-            if not data:
-                return
+        for data, received_at in link.chunks():
             for piece, is_request in splitter.feed(data, received_at):
                 if not is_request:
                     with self._state:
                         self._emit(SimEvent(EventKind.NOISE, received_at, frame=piece))
                     continue
-                if not self._answer(piece, received_at, send, stopping):
+                if not self._answer(piece, received_at, link):
                     return
 
-    def _answer(self, request: bytes, received_at: float, send: Callable[[bytes], None],
-                stopping: threading.Event) -> bool:
+    def _answer(self, request: bytes, received_at: float, link: ServedLink) -> bool:
         """Act on one well-formed request and send the reply; False if serving stopped meanwhile."""
         board, command = request[5], request[6]
         lock = request[7] if command in (_OPEN, _QUERY) else None
@@ -437,7 +283,7 @@ class WklySimulator:
             if command in (_OPEN, _OPEN_ALL) and not self._unlock_ack:
                 return True
             delay = self._reply_delay_s + pulsed * self._pulse_s
-        if delay > 0 and stopping.wait(delay):
+        if delay > 0 and link.stopping.wait(delay):
             return False
         with self._state:
             if not self._on_bus(board):
@@ -445,12 +291,12 @@ class WklySimulator:
             reply = self._reply(board, command, lock, refused)
             if self._garble_replies_left:
                 self._garble_replies_left -= 1
-                reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
-            before, after = self._noise_around()
+                reply = garbled(reply)
+            before, after = self._noise.around()
             self._emit(SimEvent(EventKind.FRAME_OUT, time.monotonic(), board, lock, frame=reply))
             self._wire.acquire()  # before the model is let go: no push can slip in ahead with newer news
         try:
-            return self._trickle(before + reply + after, send, stopping)
+            return self._trickle(before + reply + after, link.send, link.stopping)
         finally:
             self._wire.release()
 
@@ -461,7 +307,7 @@ class WklySimulator:
             return True
         for start in range(0, len(data), _BYTES_PER_PIECE):
             piece = data[start : start + _BYTES_PER_PIECE]
-            if stopping.wait(self._wire_time(len(piece))):
+            if stopping.wait(wire_time(len(piece), self._baudrate)):
                 return False
             send(piece)
         return True
@@ -472,16 +318,6 @@ class WklySimulator:
             self._busy_left[board] -= 1
             return True
         return lock is not None and not 1 <= lock <= self.locks
-
-    def _noise_around(self) -> tuple[bytes, bytes]:
-        if not self._noise:
-            return b"", b""
-        before, after = self._noise.pop(0)
-        return (self._random_noise() if before is None else before,
-                self._random_noise() if after is None else after)
-
-    def _random_noise(self) -> bytes:
-        return self._random.randbytes(self._random.randint(1, 8))
 
     def _reply(self, board: int, command: int, lock: int | None, refused: bool) -> bytes:
         status = _FAILED if refused else _OK
@@ -497,9 +333,6 @@ class WklySimulator:
 
     def _door_byte(self, board: int, lock: int) -> int:
         return _DOOR_OPEN if self._locks[board, lock].door_open else _DOOR_CLOSED
-
-    def _wire_time(self, length: int) -> float:
-        return 0.0 if self._baudrate is None else length * _BITS_PER_BYTE_ON_WIRE / self._baudrate
 
     def _on_bus(self, board: int) -> bool:
         return board < self.boards and self._connected[board]
@@ -526,14 +359,13 @@ class WklySimulator:
         push = _frame(board, _PUSH, bytes([lock, _DOOR_OPEN if door_open else _DOOR_CLOSED]))
         if self._garble_pushes_left:
             self._garble_pushes_left -= 1
-            push = push[:-1] + bytes([push[-1] ^ 0xFF])
+            push = garbled(push)
         self._emit(SimEvent(EventKind.FRAME_OUT, time.monotonic(), board, lock, frame=push))
         self._broadcast(push)
 
     def _broadcast(self, data: bytes) -> None:
         with self._wire:  # after any reply under way
-            for server in self._servers:
-                server.send(data)
+            self._served.send_to_all(data)
 
     def _change(self, board: int, lock: int, **changes: bool) -> None:
         kinds = {"latched": EventKind.LATCH, "jammed": EventKind.JAM, "occupied": EventKind.OCCUPIED}
@@ -550,56 +382,18 @@ class WklySimulator:
                     self._emit(SimEvent(kinds[name], now, board, lock, value=value))
 
     def _emit(self, event: SimEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("simulator listener %r failed on %s", listener, event.kind)
+        self._listeners.notify([event])
 
     def _check_board(self, board: int) -> int:
         if isinstance(board, bool) or not isinstance(board, int) or not 0 <= board < self.boards:
             raise ValueError(f"board must be 0-{self.boards - 1} on this simulator, got {board!r}")
         return board
 
-    def _lock(self, board: int, lock: int) -> _Lock:
+    def _lock(self, board: int, lock: int) -> LockModel:
         self._check_board(board)
         if isinstance(lock, bool) or not isinstance(lock, int) or not 1 <= lock <= self.locks:
             raise ValueError(f"lock must be 1-{self.locks}, got {lock!r}")
         return self._locks[board, lock]
-
-
-class _Server:
-    """One served link: its thread, how to send on it, and how to wake, stop and clean it up (idempotent)."""
-
-    def __init__(self, thread: threading.Thread, stopping: threading.Event, send: Callable[[bytes], None],
-                 wake: Callable[[], object], cleanup: Callable[[], None] | None,
-                 forget: Callable[[_Server], None]) -> None:
-        self._thread = thread
-        self._stopping = stopping
-        self.send = send
-        self._wake = wake
-        self._cleanup = cleanup
-        self._forget = forget
-        self._stopped = threading.Lock()
-        self._done = False
-
-    def stop(self) -> None:
-        with self._stopped:
-            if self._done:
-                return
-            self._done = True
-            self._stopping.set()
-            try:
-                self._wake()
-            except OSError as exc:
-                if exc.errno != errno.EBADF:
-                    raise
-            if self._thread is not threading.current_thread():
-                self._thread.join()
-            # Forgotten before cleanup, so no push is sent on a link whose descriptors are being closed.
-            self._forget(self)
-            if self._cleanup is not None:
-                self._cleanup()
 
 
 class _RequestSplitter:
