@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from hal.lockboard.base import BadFrame, BoardStatus, NoReply, PortGone
+from hal.lockboard.base import BadFrame, BoardStatus, NoReply
 from hal.lockboard.bu.codec import (
     BOARDS,
     SHORT_LENGTH,
@@ -46,7 +46,7 @@ from hal.lockboard.bu.codec import (
     status_all_request,
     unlock_request,
 )
-from hal.transport import SerialLike, open_transport
+from hal.lockboard.port import RequestPort
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +84,8 @@ class BuDriver:
         self.locks_per_board = locks_per_board
         self.closed_bit = closed_bit
         self._bus = threading.Lock()
-        self._port: SerialLike | None = None
-        self._closed = False
         self._port_echoes: bool | None = None  # learnt per opened port; None until a query tells
-        # After a failed read a late reply may still be on its way; the next request waits until then.
-        self._quiet_until = 0.0
+        self._port = RequestPort(url, baudrate=baudrate, timeout=timeout, on_drop=self._forget_echoes)
 
     def __repr__(self) -> str:
         return f"BuDriver({self.url!r})"
@@ -132,25 +129,23 @@ class BuDriver:
         with self._bus:
             failure: NoReply | BadFrame = NoReply(f"board {board}: no attempt made")
             for attempt in range(1, attempts + 1):
-                port = self._connected_port()
-                self._send(port, request)
+                self._port.send(request)
                 try:
-                    frame = self._receive(port, request, board, wait=self.timeout, expect_status_all=True,
+                    frame = self._receive(request, board, wait=self.timeout, expect_status_all=True,
                                           answers=lambda frame: frame.is_status_all_reply)
                 except (NoReply, BadFrame) as exc:
                     log.debug("status board %d, attempt %d/%d: %s", board, attempt, attempts, exc)
                     failure = exc
                     continue
                 return decode_status(frame, closed_bit=self.closed_bit, locks_per_board=self.locks_per_board)
-            self._quiet_until = time.monotonic() + self.timeout
+            self._port.hold_quiet(self.timeout)
         suffix = f" ({attempts} attempts)" if attempts > 1 else ""
         raise type(failure)(f"{failure}{suffix}") from failure
 
     def close(self) -> None:
         """Close the port; later calls raise PortGone. Closing twice is harmless."""
         with self._bus:
-            self._closed = True
-            self._drop_port()
+            self._port.close()
 
     # one lock -----------------------------------------------------------------------------------------
     def _pulse(self, board: int, lock: int) -> bool:
@@ -162,10 +157,9 @@ class BuDriver:
             return frame.lock == lock and frame.state is not None
 
         with self._bus:
-            port = self._connected_port()
-            self._send(port, request)
+            self._port.send(request)
             try:
-                echo = self._receive(port, request, board, wait=self.unlock_timeout, expect_status_all=False,
+                echo = self._receive(request, board, wait=self.unlock_timeout, expect_status_all=False,
                                      answers=answers)
             except (NoReply, BadFrame) as exc:
                 log.info("unlock board %d lock %d: no answer (%s)", board, lock, exc)
@@ -176,43 +170,11 @@ class BuDriver:
         return True
 
     # the wire ---------------------------------------------------------------------------------------
-    def _connected_port(self) -> SerialLike:
-        if self._closed:
-            raise PortGone(f"{self.url}: driver closed")
-        if self._port is None:
-            self._port = open_transport(self.url, baudrate=self.baudrate, timeout=self.timeout)
-            log.info("opened %s", self.url)
-        return self._port
-
-    def _drop_port(self) -> None:
+    def _forget_echoes(self) -> None:
         self._port_echoes = None  # the port may come back through another adapter
-        if self._port is not None:
-            self._port.close()
-            self._port = None
 
-    def _send(self, port: SerialLike, request: bytes) -> None:
-        late_reply_window = self._quiet_until - time.monotonic()
-        if late_reply_window > 0:
-            # Only after a failed read: a slow board's answer to it could otherwise pass for the answer to
-            # this request. Waiting lets it arrive, and the reset below throws it away.
-            time.sleep(late_reply_window)
-        try:
-            # Bytes still in the input buffer belong to an earlier exchange (a late echo, line noise).
-            port.reset_input_buffer()
-            port.write(request)
-        except PortGone:
-            self._drop_port()
-            raise
-
-    def _read(self, port: SerialLike, size: int) -> bytes:
-        try:
-            return port.read(size)
-        except PortGone:
-            self._drop_port()
-            raise
-
-    def _receive(self, port: SerialLike, request: bytes, board: int, *, wait: float,
-                 expect_status_all: bool, answers: Callable[[Frame], bool]) -> Frame:
+    def _receive(self, request: bytes, board: int, *, wait: float, expect_status_all: bool,
+                 answers: Callable[[Frame], bool]) -> Frame:
         """The first answer from `board` within `wait` seconds (rounded up to a whole read timeout),
         skipping our own request echoed by the adapter and anything meant for another exchange."""
         decoder = FrameDecoder(expect_status_all=expect_status_all)
@@ -222,7 +184,7 @@ class BuDriver:
         wanted = STATUS_ALL_LENGTH if expect_status_all else SHORT_LENGTH
         echo_seen = False
         while True:
-            chunk = self._read(port, wanted)
+            chunk = self._port.read(wanted)
             for item in decoder.feed(chunk):
                 if isinstance(item, FrameError):
                     problems.append(item.reason)

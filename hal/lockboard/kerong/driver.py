@@ -13,7 +13,7 @@ Choices where the protocol table is silent:
 - Every byte read that is not part of a good frame is reported: logged, counted in `frame_errors` and passed
   to the listeners of add_frame_error_listener. Requests echoed by a half-duplex adapter are expected and
   skipped silently. Bytes arriving after the reply a call waited for are dropped unread before the next
-  request (see `_send`).
+  request (see `RequestPort.send` in hal.lockboard.port).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from hal.lockboard.base import BadFrame, BoardStatus, NoReply, PortGone
+from hal.lockboard.base import BadFrame, BoardStatus, NoReply
 from hal.lockboard.kerong.codec import (
     BOARDS,
     QUERY_ALL_ADDRESS,
@@ -43,7 +43,7 @@ from hal.lockboard.kerong.codec import (
     unlock_all_request,
     unlock_request,
 )
-from hal.transport import SerialLike, open_transport
+from hal.lockboard.port import RequestPort
 
 __all__ = ["PROTOCOL", "FrameErrorListener", "KerongDriver"]
 
@@ -87,11 +87,8 @@ class KerongDriver:
         self.query_all_address = query_all_address
         self.frame_errors = 0  # bad frames and stray bytes read since the driver was made
         self._bus = threading.Lock()
-        self._port: SerialLike | None = None
-        self._closed = False
+        self._port = RequestPort(url, baudrate=baudrate, timeout=self.timeout)
         self._error_listeners: list[FrameErrorListener] = []
-        # After a failed call a late reply may still be on its way; the next request waits until then.
-        self._quiet_until = 0.0
 
     def __repr__(self) -> str:
         return f"KerongDriver({self.url!r})"
@@ -126,10 +123,9 @@ class KerongDriver:
         with self._bus:
             failure: NoReply | BadFrame = NoReply(f"board {board}: no attempt made")
             for attempt in range(1, attempts + 1):
-                port = self._connected_port()
-                self._send(port, request)
+                self._port.send(request)
                 try:
-                    frame = self._receive(port, board, first_read=STATUS_REPLY_LENGTH)
+                    frame = self._receive(board, first_read=STATUS_REPLY_LENGTH)
                     if frame.command != Command.STATUS_REPLY:
                         raise BadFrame(f"board {board} answered with command 0x{frame.command:02X}, "
                                        "not a status reply")
@@ -138,7 +134,7 @@ class KerongDriver:
                     failure = exc
                     continue
                 return decode_status(frame, hook_closed_bit=self.hook_closed_bit)
-            self._quiet_until = time.monotonic() + self.timeout
+            self._port.hold_quiet(self.timeout)
         suffix = f" ({attempts} attempts)" if attempts > 1 else ""
         raise type(failure)(f"{failure}{suffix}") from failure
 
@@ -155,9 +151,8 @@ class KerongDriver:
         problems: list[str] = []
         with self._bus:
             for attempt in range(1, attempts + 1):
-                port = self._connected_port()
-                self._send(port, request)
-                frames, problems = self._collect(port)
+                self._port.send(request)
+                frames, problems = self._collect()
                 for frame in frames:
                     found[frame.board] = decode_status(frame, hook_closed_bit=self.hook_closed_bit)
                 log.debug("status of all boards, attempt %d/%d: boards %s, problems %s", attempt, attempts,
@@ -165,7 +160,7 @@ class KerongDriver:
                 if not problems and found:
                     break
             if problems or not found:
-                self._quiet_until = time.monotonic() + self.timeout
+                self._port.hold_quiet(self.timeout)
         if found:
             if problems:
                 log.warning("status of all boards: %s (kept the %d good replies)", problems[0], len(found))
@@ -180,8 +175,7 @@ class KerongDriver:
     def close(self) -> None:
         """Close the port; later calls raise PortGone. Closing twice is harmless."""
         with self._bus:
-            self._closed = True
-            self._drop_port()
+            self._port.close()
 
     # reporting -------------------------------------------------------------------------------------------
     def add_frame_error_listener(self, callback: FrameErrorListener) -> None:
@@ -205,49 +199,13 @@ class KerongDriver:
     # the wire ---------------------------------------------------------------------------------------
     def _send_unacknowledged(self, request: bytes, board: int, what: str) -> None:
         with self._bus:
-            port = self._connected_port()
-            self._send(port, request)
+            self._port.send(request)
             try:
-                self._receive(port, board, first_read=STATUS_REPLY_LENGTH)
+                self._receive(board, first_read=STATUS_REPLY_LENGTH)
             except (NoReply, BadFrame) as exc:
                 log.debug("%s: no acknowledgement (%s)", what, exc)
 
-    def _connected_port(self) -> SerialLike:
-        if self._closed:
-            raise PortGone(f"{self.url}: driver closed")
-        if self._port is None:
-            self._port = open_transport(self.url, baudrate=self.baudrate, timeout=self.timeout)
-            log.info("opened %s", self.url)
-        return self._port
-
-    def _drop_port(self) -> None:
-        if self._port is not None:
-            self._port.close()
-            self._port = None
-
-    def _send(self, port: SerialLike, request: bytes) -> None:
-        late_reply_window = self._quiet_until - time.monotonic()
-        if late_reply_window > 0:
-            # Only after a failed call: a slow board's answer to it could otherwise pass for the answer to
-            # this request. Waiting lets it arrive, and the reset below throws it away.
-            time.sleep(late_reply_window)
-        try:
-            # Bytes still in the input buffer belong to an earlier exchange (a late reply, line noise);
-            # discarding them costs one ioctl and keeps them from passing for the answer to this request.
-            port.reset_input_buffer()
-            port.write(request)
-        except PortGone:
-            self._drop_port()
-            raise
-
-    def _read(self, port: SerialLike, size: int) -> bytes:
-        try:
-            return port.read(size)
-        except PortGone:
-            self._drop_port()
-            raise
-
-    def _receive(self, port: SerialLike, board: int, *, first_read: int) -> Frame:
+    def _receive(self, board: int, *, first_read: int) -> Frame:
         """The first frame from `board` within the timeout, skipping echoed requests and other boards."""
         decoder = FrameDecoder()
         deadline = time.monotonic() + self.timeout
@@ -255,7 +213,7 @@ class KerongDriver:
         wanted = first_read
         answer: Frame | None = None
         while answer is None:
-            chunk = self._read(port, wanted)
+            chunk = self._port.read(wanted)
             for item in decoder.feed(chunk):
                 if isinstance(item, FrameError):
                     self._report(item)
@@ -283,7 +241,7 @@ class KerongDriver:
             raise BadFrame(f"board {board}: incomplete reply {_hex(leftover)}")
         raise NoReply(f"board {board} did not answer within {self.timeout * 1000:.0f} ms")
 
-    def _collect(self, port: SerialLike) -> tuple[list[Frame], list[str]]:
+    def _collect(self) -> tuple[list[Frame], list[str]]:
         """Status replies to a broadcast until the bus has been quiet for one timeout, and what went wrong.
 
         A read returns empty once a whole timeout passed without the bytes it asked for; the hard deadline
@@ -295,7 +253,7 @@ class KerongDriver:
         answered: set[int] = set()
         wanted = STATUS_REPLY_LENGTH
         while len(answered) < len(BOARDS):
-            chunk = self._read(port, wanted)
+            chunk = self._port.read(wanted)
             for item in decoder.feed(chunk):
                 if isinstance(item, FrameError):
                     self._report(item)
