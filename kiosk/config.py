@@ -21,12 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hal.lockboard import board_range, known_protocols
+from hal.lockboard import board_range, known_protocols, lock_range
 from kiosk.core.model import Compartment, Size, Timers
 
 SUPPORTED_LANGUAGES = ("en", "de")
-BOARD_RANGE = (0, 15)
-LOCK_RANGE = (1, 16)
 HEIGHT_RANGE_CM = (1, 300)
 COLUMN_RANGE = (1, 64)
 CODE_KEY_BYTES = 32
@@ -224,7 +222,9 @@ def _parse(document: Mapping[str, Any], file: Path) -> KioskConfig:
 
 def _check_boards_on_bus(compartments: Sequence[Compartment], protocol: str) -> None:
     addresses = board_range(protocol)
+    locks = lock_range(protocol)
     for index, compartment in enumerate(compartments):
+        _in_range(compartment.lock, f"compartments[{index}].lock", locks.start, locks.stop - 1)
         if compartment.board not in addresses:
             raise _Invalid(
                 f"compartments[{index}].board",
@@ -286,9 +286,9 @@ def _parse_compartment(table: Mapping[str, Any], where: str) -> Compartment:
         raise _Invalid(f"{where}.id", f"{compartment_id!r} is not a compartment id: use 1 to 16 letters, "
                                       "digits, '-' or '_'")
     size = _size(_require(table, where, "size"), f"{where}.size")
-    board = _in_range(_integer(_require(table, where, "board"), f"{where}.board"), f"{where}.board",
-                      *BOARD_RANGE)
-    lock = _in_range(_integer(_require(table, where, "lock"), f"{where}.lock"), f"{where}.lock", *LOCK_RANGE)
+    board = _integer(_require(table, where, "board"), f"{where}.board")
+    # Board and lock ranges depend on the board family: checked with the bus protocol (_check_boards_on_bus).
+    lock = _integer(_require(table, where, "lock"), f"{where}.lock")
     height = _in_range(_integer(_require(table, where, "height_cm"), f"{where}.height_cm"),
                        f"{where}.height_cm", *HEIGHT_RANGE_CM)
     column = _in_range(_integer(_require(table, where, "column"), f"{where}.column"), f"{where}.column",

@@ -50,6 +50,7 @@ __all__ = [
     "board_range",
     "driver_options",
     "known_protocols",
+    "lock_range",
     "make_simulator",
     "open_driver",
     "register_simulator",
@@ -62,6 +63,8 @@ BoardSimulator = SimulatedBoards
 
 # What a scan probes when a driver does not say (a `board_range` class attribute): one address nibble.
 DEFAULT_BOARD_RANGE = range(16)
+# The locks a board has when its driver does not say (a `lock_range` class attribute): one nibble.
+DEFAULT_LOCK_RANGE = range(1, 17)
 
 
 class ProtocolUnavailable(ImportError):
@@ -143,6 +146,13 @@ def board_range(protocol: str) -> range:
     DEFAULT_BOARD_RANGE. Imports the protocol."""
     declared = getattr(_load(protocol, _entry(protocol).driver), "board_range", None)
     return declared if isinstance(declared, range) else DEFAULT_BOARD_RANGE
+
+
+def lock_range(protocol: str) -> range:
+    """The lock numbers (as printed, from 1) a board of `protocol` can have, as its driver declares them
+    (`lock_range`), else DEFAULT_LOCK_RANGE. Imports the protocol."""
+    declared = getattr(_load(protocol, _entry(protocol).driver), "lock_range", None)
+    return declared if isinstance(declared, range) else DEFAULT_LOCK_RANGE
 
 
 def open_driver(url: str, protocol: str, **options: object) -> BoardFamilyDriver:

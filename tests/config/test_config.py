@@ -210,8 +210,10 @@ MISTAKES = [
     # out of range
     (edited(SECOND_LOCK, "lock = 17\n"), "compartments[1].lock: 17 is out of range 1..16"),
     (edited(SECOND_LOCK, "lock = 0\n"), "compartments[1].lock: 0 is out of range 1..16"),
-    (edited("board = 15", "board = 16"), "compartments[3].board: 16 is out of range 0..15"),
-    (edited("board = 1\n", "board = -1\n"), "compartments[2].board: -1 is out of range 0..15"),
+    (edited("board = 15", "board = 16"),
+     "compartments[3].board: 16 is not a kerong-cu16 board address (0..15)"),
+    (edited("board = 1\n", "board = -1\n"),
+     "compartments[2].board: -1 is not a kerong-cu16 board address (0..15)"),
     (edited("height_cm = 190", "height_cm = 301"), "compartments[0].height_cm: 301 is out of range 1..300"),
     (edited("height_cm = 190", "height_cm = 0"), "compartments[0].height_cm: 0 is out of range 1..300"),
     (edited("column = 1\n", "column = 0\n"), "compartments[0].column: 0 is out of range 1..64"),

@@ -64,6 +64,7 @@ class BuDriver:
 
     protocol = PROTOCOL
     board_range = BOARDS  # the addresses a scan probes
+    lock_range = range(1, 25)  # as printed; `locks_per_board` narrows what status and unlock_all cover
 
     def __init__(self, url: str, *, timeout: float = 0.2, retries: int = 2, baudrate: int = 9600,
                  unlock_timeout: float = 1.5, locks_per_board: int = 24, closed_bit: int = 1) -> None:

@@ -65,6 +65,7 @@ class KerongDriver:
 
     protocol = PROTOCOL
     board_range = BOARDS  # the addresses a scan probes
+    lock_range = range(1, 17)  # as printed: lock L is address nibble L-1
 
     def __init__(self, url: str, *, hook_closed_bit: int = 1, timeout: float = 0.15, retries: int = 2,
                  baudrate: int = 19200, query_all_address: int = QUERY_ALL_ADDRESS) -> None:

@@ -46,6 +46,7 @@ from types import TracebackType
 from hal.lockboard.base import BadFrame, BoardStatus, DoorChange, HalError, LockStatus, NoReply, PortGone
 from hal.lockboard.wkly.codec import (
     BOARDS,
+    LOCKS,
     LONGEST_FRAME,
     Command,
     Frame,
@@ -113,6 +114,7 @@ class WklyDriver:
 
     protocol = PROTOCOL
     board_range = BOARDS  # the addresses a bus scan probes
+    lock_range = LOCKS  # as many as one query-all reply can carry
 
     def __init__(self, url: str, *, timeout: float = 0.2, retries: int = 2, baudrate: int = 9600,
                  unlock_timeout: float = 0.7, require_unlock_ack: bool = False,
