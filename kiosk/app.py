@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hal.lockboard import board_range, known_protocols, make_simulator, open_driver
+from hal.lockboard import board_range, known_protocols, make_simulator, open_driver, simulator_options
 from hal.lockboard.base import SimulatedBoards
 from hal.lockboard.simulator_registry import register_simulator, unregister_simulator
 from kiosk.config import BusConfig, ConfigError, KioskConfig, load_config, load_or_create_secrets
@@ -68,7 +68,7 @@ def first_board(protocol: str) -> int:
 
 
 def driver_options(bus: BusConfig) -> dict[str, object]:
-    options: dict[str, object] = {"timeout": bus.timeout_s, "retries": bus.retries}
+    options: dict[str, object] = {"timeout": bus.timeout_s, "retries": bus.retries, **dict(bus.options)}
     if bus.hook_closed_bit is not None:
         options["hook_closed_bit"] = bus.hook_closed_bit
     return options
@@ -76,7 +76,9 @@ def driver_options(bus: BusConfig) -> dict[str, object]:
 
 def simulator_for(config: KioskConfig) -> SimulatedBoards:
     """A simulated bus of the configured protocol with every board the layout names."""
-    options: dict[str, object] = {}
+    # The simulated boards behave as configured: same polarity, same number of locks, same speed.
+    accepted = simulator_options(config.bus.protocol)
+    options: dict[str, object] = {name: value for name, value in config.bus.options if name in accepted}
     if config.bus.hook_closed_bit is not None:
         options["hook_closed_bit"] = config.bus.hook_closed_bit
     highest = max(compartment.board for compartment in config.compartments)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hal.lockboard import board_range, known_protocols, lock_range
+from hal.lockboard import board_range, driver_options, known_protocols, lock_range
 from kiosk.core.model import Compartment, Size, Timers
 
 SUPPORTED_LANGUAGES = ("en", "de")
@@ -60,6 +60,9 @@ class BusConfig:
     hook_closed_bit: int | None  # Kerong: the hook bit's value when the door is closed (0 or 1); else None
     timeout_s: float
     retries: int
+    # [bus.options]: the protocol's own driver settings (e.g. closed_bit = 0 for BU boards, baudrate),
+    # as (name, value) pairs checked against what that protocol's driver takes
+    options: tuple[tuple[str, bool | int | float | str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,9 @@ _LOCKER_KEYS = ("id", "default_language", "database", "secrets_file")
 # Protocols whose status replies carry a hook bit of board-dependent polarity (DESIGN.md section 5).
 HOOK_BIT_PROTOCOLS = ("kerong-cu16",)
 
-_BUS_KEYS = ("url", "protocol", "hook_closed_bit", "timeout_ms", "retries")
+_BUS_KEYS = ("url", "protocol", "hook_closed_bit", "timeout_ms", "retries", "options")
+# Driver settings with a key of their own in [bus]; [bus.options] holds the rest.
+_BUS_OWN_OPTIONS = ("hook_closed_bit", "timeout", "retries")
 _COMPARTMENT_KEYS = ("id", "size", "board", "lock", "height_cm", "column")
 _TIMER_KEYS = tuple(timer_field.name for timer_field in dataclasses.fields(Timers))
 
@@ -259,7 +264,25 @@ def _parse_bus(table: Mapping[str, Any]) -> BusConfig:
         raise _Invalid("bus.hook_closed_bit", f"{protocol} boards have no hook bit; remove this key")
     timeout_ms = _at_least(_integer(table.get("timeout_ms", 150), "bus.timeout_ms"), "bus.timeout_ms", 1)
     retries = _at_least(_integer(table.get("retries", 2), "bus.retries"), "bus.retries", 0)
-    return BusConfig(url, protocol, hook_closed_bit, timeout_ms / 1000, retries)
+    options = _parse_bus_options(_table(table.get("options", {}), "bus.options"), protocol)
+    return BusConfig(url, protocol, hook_closed_bit, timeout_ms / 1000, retries, options)
+
+
+def _parse_bus_options(
+    table: Mapping[str, Any], protocol: str
+) -> tuple[tuple[str, bool | int | float | str], ...]:
+    allowed = [name for name in driver_options(protocol) if name not in _BUS_OWN_OPTIONS]
+    options: list[tuple[str, bool | int | float | str]] = []
+    for name, value in table.items():
+        key = f"bus.options.{name}"
+        if name in _BUS_OWN_OPTIONS:
+            raise _Invalid(key, "set it in [bus] itself, not in [bus.options]")
+        if name not in allowed:
+            raise _Invalid(key, f"not an option of {protocol} boards" + _suggestion(name, allowed))
+        if not isinstance(value, bool | int | float | str):
+            raise _Invalid(key, f"expected a number, true/false or text, got {_describe(value)}")
+        options.append((name, value))
+    return tuple(options)
 
 
 def _parse_timers(table: Mapping[str, Any]) -> Timers:

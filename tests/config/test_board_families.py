@@ -58,3 +58,37 @@ def test_numbers_outside_the_family_are_refused_with_the_range(tmp_path, protoco
     with pytest.raises(ConfigError) as raised:
         load_config(write(tmp_path, protocol, board, lock))
     assert str(raised.value).endswith(message)
+
+
+def write_with_options(tmp_path: Path, protocol: str, options: str) -> Path:
+    path = write(tmp_path, protocol, 1, 1)
+    path.write_text(path.read_text() + "\n[bus.options]\n" + options + "\n")
+    return path
+
+
+def test_a_family_s_own_driver_settings_go_in_bus_options(tmp_path):
+    config = load_config(write_with_options(tmp_path, "bu", "closed_bit = 0\nunlock_timeout = 1.0"))
+    assert dict(config.bus.options) == {"closed_bit": 0, "unlock_timeout": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("protocol", "options", "message"),
+    [
+        (
+            "bu",
+            "closed_bti = 0",
+            "bus.options.closed_bti: not an option of bu boards (did you mean closed_bit?)",
+        ),
+        (
+            "bu",
+            "hook_closed_bit = 0",
+            "bus.options.hook_closed_bit: set it in [bus] itself, not in [bus.options]",
+        ),
+        ("wkly", "closed_bit = 0", "bus.options.closed_bit: not an option of wkly boards"),
+        ("bu", "closed_bit = [0]", "bus.options.closed_bit: expected a number, true/false or text"),
+    ],
+)
+def test_bus_options_are_checked_against_the_family(tmp_path, protocol, options, message):
+    with pytest.raises(ConfigError) as raised:
+        load_config(write_with_options(tmp_path, protocol, options))
+    assert message in str(raised.value)

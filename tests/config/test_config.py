@@ -175,7 +175,7 @@ MISTAKES = [
      "timers.inactivty_s: unknown key (did you mean inactivity_s?)"),
     (edited("[bus]\n", "[buss]\n"), "buss: unknown key (did you mean bus?)"),
     (edited("retries = 3\n", "retries = 3\nbaud = 9600\n"),
-     "bus.baud: unknown key (expected one of: url, protocol, hook_closed_bit, timeout_ms, retries)"),
+     "bus.baud: unknown key (expected one of: url, protocol, hook_closed_bit, timeout_ms, retries, options)"),
     (edited('id = "test-locker"\n', 'id = "test-locker"\nlanguage = "en"\n'),
      "locker.language: unknown key (did you mean default_language?)"),
     (edited("height_cm = 60\n", "heigth_cm = 60\n"),

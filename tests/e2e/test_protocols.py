@@ -103,3 +103,19 @@ def test_boards_that_push_are_heard_at_once_without_waiting_for_a_poll(kiosk_fac
     kiosk.sim.close_door(parcel.compartment)
     kiosk.wait_screen("thank_you", timeout=5)
     assert kiosk.parcel(parcel.id).state == "picked_up"
+
+
+def test_bu_boards_wired_with_the_other_polarity_work_once_the_config_says_so(kiosk_factory, kiosk_config):
+    import dataclasses
+
+    config = kiosk_config(protocol="bu")
+    config = dataclasses.replace(config, bus=dataclasses.replace(config.bus, options=(("closed_bit", 0),)))
+    kiosk = kiosk_factory(config=config)
+    parcel = kiosk.seed_parcel(size="M", code="246246")
+    kiosk.wait_until(lambda: kiosk.widget("pickup_button").isEnabled(), what="the boards read once")
+    assert kiosk.door(parcel.compartment) == "closed"
+    kiosk.tap("pickup_button")
+    kiosk.type_code("246246")
+    kiosk.wait_door_open(parcel.compartment)
+    kiosk.sim.close_door(parcel.compartment)
+    kiosk.wait_screen("thank_you")
