@@ -25,6 +25,7 @@ import time
 import tty
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from hal.lockboard.simulator_registry import SimLink
 
@@ -35,6 +36,7 @@ __all__ = [
     "Listener",
     "ListenerList",
     "LockModel",
+    "ModelReadings",
     "ServedLink",
     "ServesLinks",
     "SimEvent",
@@ -424,3 +426,49 @@ class ServesLinks:
         """Stop serving everywhere and join the serving threads. Ports served become dead, like an unplugged
         adapter; replies not yet sent are lost. The model keeps its state, and serving can start again."""
         self._served.stop()
+
+
+class ModelReadings:
+    """Readings and controls every simulator has in the same words, over its own model: `_state` (the
+    model's lock), `_lock(board, lock)`, `_check_board(board)` (the key of that board in `_connected` and
+    `_busy_left`) and `_unlock_ack`. What a busy board does is each protocol's (see its module)."""
+
+    _state: threading.RLock
+    _connected: Any
+    _busy_left: Any
+    _unlock_ack: bool
+
+    def _lock(self, board: int, lock: int) -> LockModel:
+        raise NotImplementedError
+
+    def _check_board(self, board: int) -> int:
+        raise NotImplementedError
+
+    def door_open(self, board: int, lock: int) -> bool:
+        with self._state:
+            return self._lock(board, lock).door_open
+
+    def occupied(self, board: int, lock: int) -> bool:
+        with self._state:
+            return self._lock(board, lock).occupied
+
+    def connected(self, board: int) -> bool:
+        with self._state:
+            return bool(self._connected[self._check_board(board)])
+
+    def set_busy(self, board: int, requests: int) -> None:
+        """`board` is busy for its next `requests` requests (0 ends it)."""
+        if isinstance(requests, bool) or not isinstance(requests, int) or requests < 0:
+            raise ValueError(f"requests must be a whole number >= 0, got {requests!r}")
+        with self._state:
+            self._busy_left[self._check_board(board)] = requests
+
+    def busy(self, board: int) -> int:
+        """How many more requests `board` will be busy for."""
+        with self._state:
+            return int(self._busy_left[self._check_board(board)])
+
+    def set_unlock_ack(self, enabled: bool) -> None:
+        """Whether unlocks are acknowledged at all (some firmware stays silent)."""
+        with self._state:
+            self._unlock_ack = enabled

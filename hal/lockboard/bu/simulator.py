@@ -56,6 +56,7 @@ from hal.lockboard.simulation import (
     Listener,
     ListenerList,
     LockModel,
+    ModelReadings,
     ServedLink,
     ServesLinks,
     SimEvent,
@@ -82,7 +83,7 @@ def _xor(data: bytes) -> int:
     return reduce(int.__xor__, data, 0)
 
 
-class BuSimulator(ServesLinks):
+class BuSimulator(ServesLinks, ModelReadings):
     """`boards` BU boards at addresses 1..boards, all doors closed, latched and empty."""
 
     protocol = "bu"
@@ -162,18 +163,6 @@ class BuSimulator(ServesLinks):
         with self._state:
             self._pulse_s = self._seconds(seconds, "pulse time")
 
-    def set_busy(self, board: int, requests: int) -> None:
-        """A busy board neither acts on nor answers its next `requests` requests (0 ends it)."""
-        if isinstance(requests, bool) or not isinstance(requests, int) or requests < 0:
-            raise ValueError(f"requests must be a whole number >= 0, got {requests!r}")
-        with self._state:
-            self._busy_left[self._check_board(board)] = requests
-
-    def busy(self, board: int) -> int:
-        """How many more requests `board` will miss (the pulse-time busy window aside)."""
-        with self._state:
-            return self._busy_left[self._check_board(board)]
-
     def garble_replies(self, count: int = 1) -> None:
         """The next `count` replies go out with a wrong checksum."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -190,24 +179,7 @@ class BuSimulator(ServesLinks):
         with self._state:
             self._noise.add(count, before, after)
 
-    def set_unlock_ack(self, enabled: bool) -> None:
-        """Whether an unlock is echoed with the lock's state (firmware that stays silent exists)."""
-        with self._state:
-            self._unlock_ack = enabled
-
     # reading the model -------------------------------------------------------------------------------
-    def door_open(self, board: int, lock: int) -> bool:
-        with self._state:
-            return self._lock(board, lock).door_open
-
-    def occupied(self, board: int, lock: int) -> bool:
-        with self._state:
-            return self._lock(board, lock).occupied
-
-    def connected(self, board: int) -> bool:
-        with self._state:
-            return self._connected[self._check_board(board)]
-
     def snapshot(self) -> dict[int, dict[int, SimLockState]]:
         """board -> lock (from 1) -> state, taken atomically."""
         with self._state:

@@ -43,6 +43,7 @@ from hal.lockboard.simulation import (
     Listener,
     ListenerList,
     LockModel,
+    ModelReadings,
     ServedLink,
     ServesLinks,
     SimEvent,
@@ -66,7 +67,7 @@ _LOCKS_PER_BOARD = 16
 _MAX_BOARDS = 16
 
 
-class KerongSimulator(ServesLinks):
+class KerongSimulator(ServesLinks, ModelReadings):
     """`boards` KR-CU16 boards at addresses 0..boards-1, all doors closed, latched and empty."""
 
     protocol = "kerong-cu16"
@@ -151,36 +152,7 @@ class KerongSimulator(ServesLinks):
         with self._state:
             self._noise.add(count, before, after)
 
-    def set_busy(self, board: int, requests: int) -> None:
-        """A busy board neither acts on nor answers its next `requests` requests (0 ends it)."""
-        if isinstance(requests, bool) or not isinstance(requests, int) or requests < 0:
-            raise ValueError(f"requests must be a whole number >= 0, got {requests!r}")
-        with self._state:
-            self._busy_left[self._check_board(board)] = requests
-
-    def busy(self, board: int) -> int:
-        """How many more requests `board` will miss."""
-        with self._state:
-            return self._busy_left[self._check_board(board)]
-
-    def set_unlock_ack(self, enabled: bool) -> None:
-        """Whether an unlock is acknowledged with a status reply (some firmware stays silent)."""
-        with self._state:
-            self._unlock_ack = enabled
-
     # reading the model -------------------------------------------------------------------------------
-    def door_open(self, board: int, lock: int) -> bool:
-        with self._state:
-            return self._lock(board, lock).door_open
-
-    def occupied(self, board: int, lock: int) -> bool:
-        with self._state:
-            return self._lock(board, lock).occupied
-
-    def connected(self, board: int) -> bool:
-        with self._state:
-            return self._connected[self._check_board(board)]
-
     def snapshot(self) -> dict[int, dict[int, SimLockState]]:
         """board -> lock (from 1) -> state, taken atomically."""
         with self._state:

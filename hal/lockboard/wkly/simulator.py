@@ -50,6 +50,7 @@ from hal.lockboard.simulation import (
     Listener,
     ListenerList,
     LockModel,
+    ModelReadings,
     ServedLink,
     ServesLinks,
     SimEvent,
@@ -89,7 +90,7 @@ def _frame(board: int, command: int, data: bytes) -> bytes:
     return body + bytes([_xor(body)])
 
 
-class WklySimulator(ServesLinks):
+class WklySimulator(ServesLinks, ModelReadings):
     """`boards` WKLY boards at addresses 0..boards-1 with `locks` locks each, all closed, latched and empty.
 
     `baudrate`: replies take their wire time at this rate; None answers at once."""
@@ -189,18 +190,6 @@ class WklySimulator(ServesLinks):
         with self._state:
             self._noise.add(count, before, after)
 
-    def set_busy(self, board: int, requests: int) -> None:
-        """A busy board refuses its next `requests` requests with status 0xFF and does nothing (0 ends it)."""
-        if isinstance(requests, bool) or not isinstance(requests, int) or requests < 0:
-            raise ValueError(f"requests must be a whole number >= 0, got {requests!r}")
-        with self._state:
-            self._busy_left[self._check_board(board)] = requests
-
-    def busy(self, board: int) -> int:
-        """How many more requests `board` will refuse."""
-        with self._state:
-            return self._busy_left[self._check_board(board)]
-
     def set_pulse_time(self, seconds: float) -> None:
         """How long a lock's pulse lasts; an open is acknowledged after it (open-all: after every pulse, one
         lock after another). 0 by default, so tests run fast; real boards take about 0.35 s."""
@@ -209,11 +198,6 @@ class WklySimulator(ServesLinks):
         with self._state:
             self._pulse_s = seconds
 
-    def set_unlock_ack(self, enabled: bool) -> None:
-        """Whether opens (0x82, 0x86) are acknowledged at all (some firmware stays silent)."""
-        with self._state:
-            self._unlock_ack = enabled
-
     def inject(self, data: bytes) -> None:
         """Bytes on the line from nowhere (noise, another device), sent on every served link."""
         with self._state:
@@ -221,18 +205,6 @@ class WklySimulator(ServesLinks):
             self._broadcast(bytes(data))
 
     # reading the model -------------------------------------------------------------------------------
-    def door_open(self, board: int, lock: int) -> bool:
-        with self._state:
-            return self._lock(board, lock).door_open
-
-    def occupied(self, board: int, lock: int) -> bool:
-        with self._state:
-            return self._lock(board, lock).occupied
-
-    def connected(self, board: int) -> bool:
-        with self._state:
-            return self._connected[self._check_board(board)]
-
     def snapshot(self) -> dict[int, dict[int, SimLockState]]:
         """board -> lock (from 1) -> state, taken atomically."""
         with self._state:
