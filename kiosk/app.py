@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hal.lockboard import board_range, known_protocols, make_simulator, open_driver, simulator_options
+from hal.lockboard import board_range, make_simulator, open_driver, simulator_options
 from hal.lockboard.base import SimulatedBoards
 from hal.lockboard.simulator_registry import register_simulator, unregister_simulator
 from kiosk.config import BusConfig, ConfigError, KioskConfig, load_config, load_or_create_secrets
@@ -96,13 +96,6 @@ class KioskApp:
     simulator: SimulatedBoards | None = None
 
     def __post_init__(self) -> None:
-        if self.config.bus.protocol not in known_protocols():
-            raise ConfigError(
-                self.config.path,
-                "bus.protocol",
-                f"unknown lock-board protocol {self.config.bus.protocol!r} "
-                f"(known: {', '.join(known_protocols())})",
-            )
         self.secrets = load_or_create_secrets(self.config.locker.secrets_file)
         self._own_simulator = False
         name = simulator_name(self.config.bus.url)

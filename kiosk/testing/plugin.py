@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import KioskConfig, load_config
+from kiosk.config import HOOK_BIT_PROTOCOLS, KioskConfig, load_config
 from kiosk.core.model import Timers
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "resources" / "config" / "demo.toml"
@@ -55,7 +55,7 @@ def make_test_config(
         config = dataclasses.replace(
             config,
             bus=dataclasses.replace(
-                config.bus, protocol=protocol, hook_closed_bit=None if protocol != "kerong-cu16" else 1
+                config.bus, protocol=protocol, hook_closed_bit=1 if protocol in HOOK_BIT_PROTOCOLS else None
             ),
             compartments=tuple(dataclasses.replace(c, board=c.board + shift) for c in config.compartments),
         )

@@ -219,7 +219,7 @@ def measure_reconnect(runs: int = 5) -> dict[str, list[float]]:
     address; the time from its return until the driver reads a board again, with no restart."""
     import logging
 
-    from hal.lockboard import HalError, known_protocols, make_simulator, open_driver
+    from hal.lockboard import HalError, board_range, known_protocols, make_simulator, open_driver
 
     logging.getLogger("hal").setLevel(logging.ERROR)  # the unplugging is on purpose: keep the figures clean
     figures: dict[str, list[float]] = {}
@@ -227,7 +227,7 @@ def measure_reconnect(runs: int = 5) -> dict[str, list[float]]:
         simulator = make_simulator(protocol, boards=2)
         port = simulator.serve_tcp(0)
         driver = open_driver(f"socket://127.0.0.1:{port}", protocol, timeout=0.2, retries=1)
-        board = 1 if protocol == "bu" else 0
+        board = board_range(protocol).start
         figures[protocol] = []
         try:
             driver.status(board)
