@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hal.codes import DECODER_NAMES
 from hal.lockboard import board_range, driver_options, known_protocols, lock_range
 from kiosk.core.model import Compartment, Size, Timers
+from kiosk.core.payloads import LOCKER_ID_PATTERN
 
 SUPPORTED_LANGUAGES = ("en", "de")
 HEIGHT_RANGE_CM = (1, 300)
@@ -66,12 +68,33 @@ class BusConfig:
 
 
 @dataclass(frozen=True)
+class CameraConfig:
+    """[camera]: the camera people show QR codes to. Absent: no camera, the keypad only."""
+
+    # a device index ("0") or path ("/dev/video0"), a video file, a folder of images, or sim://NAME
+    source: str
+    width: int = 640
+    height: int = 480
+    fps: float = 30.0
+    decoder: str = "dual"  # one of hal.codes.DECODER_NAMES
+
+
+@dataclass(frozen=True)
+class ScannerConfig:
+    """[scanner]: a serial barcode scanner (keyboard-wedge scanners need no configuration)."""
+
+    url: str  # a device path or socket://host:port
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     path: Path  # the TOML file it was read from, absolute
     locker: LockerConfig
     bus: BusConfig
     timers: Timers
     compartments: tuple[Compartment, ...]
+    camera: CameraConfig | None = None
+    scanner: ScannerConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +143,8 @@ def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig
     sections: dict[str, Any] = {
         "locker": config.locker, "bus": config.bus, "timers": config.timers,
     }
-    top: dict[str, Any] = {"path": config.path, "compartments": config.compartments}
+    top: dict[str, Any] = {"path": config.path, "compartments": config.compartments,
+                           "camera": config.camera, "scanner": config.scanner}
     try:
         for name, value in changes.items():
             if name in ("database", "secrets_file"):
@@ -143,7 +167,7 @@ def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig
     except _Invalid as invalid:
         raise ConfigError(label, invalid.key, invalid.reason) from None
     return KioskConfig(Path(top["path"]), sections["locker"], sections["bus"], sections["timers"],
-                       tuple(top["compartments"]))
+                       tuple(top["compartments"]), top["camera"], top["scanner"])
 
 
 def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
@@ -200,7 +224,11 @@ class _Invalid(Exception):
         self.reason = reason
 
 
-_TOP_KEYS = ("locker", "bus", "timers", "compartments")
+_TOP_KEYS = ("locker", "bus", "timers", "compartments", "camera", "scanner")
+_CAMERA_KEYS = tuple(camera_field.name for camera_field in dataclasses.fields(CameraConfig))
+_SCANNER_KEYS = ("url",)
+CAMERA_SIZE_RANGE = (16, 4096)
+CAMERA_FPS_RANGE = (1.0, 120.0)
 _LOCKER_KEYS = ("id", "default_language", "database", "secrets_file")
 # Protocols whose status replies carry a hook bit of board-dependent polarity (DESIGN.md section 5).
 HOOK_BIT_PROTOCOLS = ("kerong-cu16",)
@@ -222,7 +250,38 @@ def _parse(document: Mapping[str, Any], file: Path) -> KioskConfig:
     parsed_bus = _parse_bus(bus)
     layout = _parse_compartments(compartments)
     _check_boards_on_bus(layout, parsed_bus.protocol)
-    return KioskConfig(file, _parse_locker(locker, folder), parsed_bus, _parse_timers(timers), layout)
+    camera = _parse_camera(_table(document["camera"], "camera"), folder) if "camera" in document else None
+    scanner = _parse_scanner(_table(document["scanner"], "scanner")) if "scanner" in document else None
+    return KioskConfig(file, _parse_locker(locker, folder), parsed_bus, _parse_timers(timers), layout,
+                       camera, scanner)
+
+
+def _parse_camera(table: Mapping[str, Any], folder: Path) -> CameraConfig:
+    _reject_unknown(table, "camera", _CAMERA_KEYS)
+    source = _text(_require(table, "camera", "source"), "camera.source").strip()
+    if not source:
+        raise _Invalid("camera.source", "must not be empty: a device index such as \"0\", a device path, a "
+                                        "video file, a folder of images or sim://NAME")
+    if not (source.isdigit() or "://" in source or source.startswith("/dev/")):
+        source = str(_path(source, "camera.source", folder))  # a file or folder, relative to this file
+    defaults = CameraConfig(source)
+    width = _in_range(_integer(table.get("width", defaults.width), "camera.width"), "camera.width",
+                      *CAMERA_SIZE_RANGE)
+    height = _in_range(_integer(table.get("height", defaults.height), "camera.height"), "camera.height",
+                       *CAMERA_SIZE_RANGE)
+    fps = _number(table.get("fps", defaults.fps), "camera.fps")
+    if not CAMERA_FPS_RANGE[0] <= fps <= CAMERA_FPS_RANGE[1]:
+        low, high = CAMERA_FPS_RANGE
+        raise _Invalid("camera.fps", f"{fps:g} is out of range {low:g}..{high:g}")
+    decoder = _text(table.get("decoder", defaults.decoder), "camera.decoder")
+    if decoder not in DECODER_NAMES:
+        raise _Invalid("camera.decoder", f"unknown decoder {decoder!r}" + _suggestion(decoder, DECODER_NAMES))
+    return CameraConfig(source, width, height, fps, decoder)
+
+
+def _parse_scanner(table: Mapping[str, Any]) -> ScannerConfig:
+    _reject_unknown(table, "scanner", _SCANNER_KEYS)
+    return ScannerConfig(_url(_require(table, "scanner", "url"), "scanner.url"))
 
 
 def _check_boards_on_bus(compartments: Sequence[Compartment], protocol: str) -> None:
@@ -243,6 +302,9 @@ def _parse_locker(table: Mapping[str, Any], folder: Path) -> LockerConfig:
     locker_id = _text(_require(table, "locker", "id"), "locker.id")
     if not locker_id.strip():
         raise _Invalid("locker.id", "must not be empty")
+    if not LOCKER_ID_PATTERN.fullmatch(locker_id):
+        # The id is part of every pickup QR code (kiosk.core.payloads).
+        raise _Invalid("locker.id", f"{locker_id!r} must be 1-40 letters, digits or dashes")
     language = _language(table.get("default_language", "en"), "locker.default_language")
     database = _path(_require(table, "locker", "database"), "locker.database", folder)
     secrets_file = _path(_require(table, "locker", "secrets_file"), "locker.secrets_file", folder)
@@ -490,13 +552,19 @@ def _field_names(section: object) -> tuple[str, ...]:
 
 
 def _override_names(config: KioskConfig) -> list[str]:
-    names = ["locker", "bus", "timers", "compartments", "path", "database", "secrets_file"]
+    names = ["locker", "bus", "timers", "compartments", "path", "database", "secrets_file", "camera",
+             "scanner"]
     for section in ("locker", "bus", "timers"):
         names += [f"{section}_{name}" for name in _field_names(getattr(config, section))]
     return names
 
 
 def _override_top(name: str, value: object) -> object:
+    optional = {"camera": CameraConfig, "scanner": ScannerConfig}
+    if name in optional:
+        if value is not None and not isinstance(value, optional[name]):
+            raise _Invalid(name, f"expected a {optional[name].__name__} or None, got {_describe(value)}")
+        return value
     if name == "path":
         if not isinstance(value, str | Path):
             raise _Invalid(name, f"expected a path, got {_describe(value)}")

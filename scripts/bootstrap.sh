@@ -4,11 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Qt's xcb platform (a real window) and offscreen platform, Xvfb for screenshots, fonts, venv for uv.
+# Qt's xcb platform (a real window) and offscreen platform, Xvfb for screenshots, fonts, zbar for pyzbar.
 DEBIAN_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-render-util0 libxcb-image0 libxkbcommon-x11-0 libxkbcommon0 libegl1 libgl1 libfontconfig1
-  libdbus-1-3 fonts-dejavu-core xvfb xauth
+  libdbus-1-3 fonts-dejavu-core xvfb xauth libzbar0
 )
 
 missing=()

@@ -27,6 +27,7 @@ from kiosk.hardware import HalLockBus
 from kiosk.store import SqliteStore
 
 CODE_KEY = b"flow-tests-secret-key-0123456789"
+LOCKER_ID = "flow-locker-7"
 FAST = Timers(unlock_confirm_s=0.02, door_poll_s=0.02)
 WAIT_S = 5.0
 
@@ -67,7 +68,7 @@ class Rig:
 
     def __init__(self, directory: Path, *, timers: Timers = FAST, infrared: bool = True,
                  simulator: KerongSimulator | None = None, database: Path | None = None,
-                 full_scan_s: float = 2.0) -> None:
+                 full_scan_s: float = 2.0, camera: bool = False) -> None:
         self.directory = directory
         self.timers = timers
         self.sim = simulator or KerongSimulator(boards=2, baudrate=None)
@@ -82,11 +83,17 @@ class Rig:
         driver = open_driver(self.url, "kerong-cu16", timeout=0.05, retries=0)
         self.bus = HalLockBus(driver, infrared=infrared)
         self.locker = Locker(self.store, self.bus, self.clock, timers, LAYOUT, full_scan_s=full_scan_s)
-        self.controller = KioskController(self.store, self.locker, self.clock, timers, CODE_KEY, LAYOUT)
+        # With `camera`, the rig stands in for the camera port: tests set `camera_is_connected`.
+        self.camera_is_connected = True
+        self.controller = KioskController(self.store, self.locker, self.clock, timers, CODE_KEY, LAYOUT,
+                                          locker_id=LOCKER_ID, camera=self if camera else None)
         self.recorder = Recorder()
         self.controller.add_listener(self.recorder)
         self.locker.add_listener(self.recorder)
         self.closed = False
+
+    def camera_connected(self) -> bool:
+        return self.camera_is_connected
 
     # setting up the world -----------------------------------------------------------------------------------
     def place(self, code: str, size: Size = Size.S, recipient: str = "Ada Lovelace",

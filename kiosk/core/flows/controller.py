@@ -14,10 +14,18 @@ from collections.abc import Callable, Mapping, Sequence
 
 from kiosk.core.codes import KeypadLimiter
 from kiosk.core.flows.api import FlowListener
-from kiosk.core.flows.pickup import PickupChart
-from kiosk.core.flows.views import Intent, Screen
+from kiosk.core.flows.pickup import PickupCamera, PickupChart
+from kiosk.core.flows.views import Intent, Screen, ScreenId
 from kiosk.core.locker import DoorOutcome, Locker
 from kiosk.core.model import Compartment, DoorState, JournalEntry, ProblemKind, Timers
+from kiosk.core.payloads import (
+    CourierBadgePayload,
+    PickupPayload,
+    Refused,
+    ReturnPayload,
+    ScanTarget,
+    parse_scan,
+)
 from kiosk.core.ports import Clock, Store
 
 log = logging.getLogger(__name__)
@@ -31,7 +39,14 @@ _SIMPLE_EVENTS: Mapping[Intent, str] = {
     Intent.DONE: "done",
     Intent.CANCEL: "cancel",
     Intent.MORE_TIME: "extend",
+    Intent.SCAN_INSTEAD: "scan_instead",
+    Intent.KEYPAD_INSTEAD: "keypad_instead",
 }
+
+# The screens where someone may walk up and show a code: a scan there starts (or continues) its flow. On the
+# thank-you screen the last person is done, so a scan is the next person's.
+SCAN_SCREENS = frozenset({ScreenId.HOME, ScreenId.PICKUP_CODE, ScreenId.PICKUP_SCAN, ScreenId.THANK_YOU})
+SCAN_SOURCES = ("camera", "wedge", "serial")
 
 
 class KioskController:
@@ -45,8 +60,12 @@ class KioskController:
         timers: Timers,
         code_key: bytes,
         layout: Sequence[Compartment],
+        *,
+        locker_id: str = "",
+        camera: PickupCamera | None = None,
     ) -> None:
         self._store = store
+        self._locker_id = locker_id
         self._locker = locker
         self._clock = clock
         self._listeners: list[FlowListener] = []
@@ -61,6 +80,7 @@ class KioskController:
             layout=layout,
             doors=self,
             limiter=self.limiter,
+            camera=camera,
         )
         self._screen = self._chart.screen
         self._chart.set_screen_callback(self._show)
@@ -84,6 +104,14 @@ class KioskController:
 
     def door_states(self) -> dict[str, DoorState]:
         return self._locker.door_states()
+
+    def scan_target(self) -> ScanTarget:
+        """What the screen shown now reads from a camera or scanner (nothing, while a door is open)."""
+        return ScanTarget.PERSON_CODES if self._screen.id in SCAN_SCREENS else ScanTarget.NONE
+
+    def camera_changed(self) -> None:
+        """The camera came or went: the scan screen shows its picture or says it has none."""
+        self._guarded(self._chart.publish)
 
     def intent(self, intent: Intent, **arguments: object) -> None:
         if self._stopped:
@@ -191,6 +219,8 @@ class KioskController:
                 log.warning("SUBMIT_CODE without a code string (got %r); ignored", type(code).__name__)
                 return
             self._send("submit_code", code=code)
+        elif intent is Intent.SCAN:
+            self._scan(arguments.get("payload"), arguments.get("source"))
         elif intent is Intent.OPEN_PARCEL:
             parcel_id = arguments.get("parcel_id")
             if not isinstance(parcel_id, str) or not self._chart.parcel_can_open(parcel_id):
@@ -209,6 +239,33 @@ class KioskController:
             self._send("choose_problem", kind=kind)
         else:  # pragma: no cover - every Intent is handled above
             log.warning("intent %s is not handled; ignored", intent)
+
+    def _scan(self, payload: object, source: object) -> None:
+        if not isinstance(payload, bytes | str):
+            log.warning("SCAN without a payload (got %r); ignored", type(payload).__name__)
+            return
+        source = source if source in SCAN_SOURCES else "unknown"
+        if self._screen.id not in SCAN_SCREENS:
+            log.info("a %s scan on screen %s, which takes none; ignored", source, self._screen.id.value)
+            return
+        parsed = parse_scan(payload, self._locker_id)
+        now = self._clock.now()
+        if isinstance(parsed, Refused):
+            log.info("%s scan refused: %s (%d characters)", source, parsed.reason.value, len(payload))
+            self._store.audit("scan_refused", now, reason=parsed.reason.value, source=source)
+        if self._screen.id is ScreenId.THANK_YOU:
+            self._send("done")
+        if isinstance(parsed, PickupPayload):
+            self._store.audit("code_scanned", now, source=source)
+            self._send("scanned_code", code=parsed.code)
+        elif isinstance(parsed, ReturnPayload):
+            self._store.audit("return_code_scanned", now, source=source)
+            self._send("scanned_return")
+        elif isinstance(parsed, CourierBadgePayload):
+            self._store.audit("courier_badge_scanned", now, source=source, courier_id=parsed.courier_id)
+            self._send("scanned_badge")
+        else:
+            self._send("scanned_foreign")
 
     def _send(self, event: str, **arguments: object) -> None:
         self._chart.dispatch(event, **arguments)

@@ -1,13 +1,16 @@
 """The pickup flow as a statechart (python-statemachine), with no Qt and no I/O of its own.
 
     home -> pickup_code -> verify -> door_open (one parcel) | parcel_list (several) | pickup_code (wrong)
+    home, pickup_code, pickup_scan -> (a pickup QR code scanned) verify; pickup_code <-> pickup_scan
     door_open -> (all its doors closed) parcel_list (parcels left) | thank_you -> report_problem -> thank_you
     door_open -> error (door fault, bus down); pickup_code -> locked_out while the keypad is locked
     every screen of the session -> (inactivity) more_time -> back where it was | home (idle)
 
 Each resting state names its screen (SCREEN_OF_STATE) and `screen` builds its immutable view model. Every
 timer runs on the injected Clock, so tests drive them with ManualClock.advance(). Doors are asked of a
-`PickupDoors` port; what the doors did comes back through `door_outcome()` and `door_closed()`.
+`PickupDoors` port; what the doors did comes back through `door_outcome()` and `door_closed()`. Scanned codes
+arrive already parsed (kiosk.core.payloads) as the events scanned_code, scanned_foreign, scanned_return and
+scanned_badge; a screen that does not take scans ignores them.
 `python -m kiosk.core.flows.diagram` draws this chart from the class below.
 """
 
@@ -36,6 +39,7 @@ from kiosk.core.flows.views import (
     ParcelItem,
     ParcelListView,
     PickupCodeView,
+    PickupScanView,
     ReportProblemView,
     Screen,
     ScreenId,
@@ -70,6 +74,14 @@ class PickupDoors(Protocol):
         ...
 
 
+class PickupCamera(Protocol):
+    """The camera a recipient can show a QR code to, as far as the flow needs to know."""
+
+    def camera_connected(self) -> bool:
+        """Frames are arriving: the scan screen can show a picture."""
+        ...
+
+
 class DoorProgress(enum.Enum):
     """One door of this session, as far as the flow knows."""
 
@@ -80,6 +92,10 @@ class DoorProgress(enum.Enum):
     BUS_DOWN = "bus_down"
 
 
+# Screens that wait for the person to do something; they ask "Need more time?" when nothing happens.
+_WAITING_STATES = frozenset(
+    {"pickup_code", "pickup_scan", "locked_out", "parcel_list", "door_open", "report_problem"}
+)
 _DOOR_FINISHED = frozenset({DoorProgress.CLOSED})
 _DOOR_FAILED = frozenset({DoorProgress.FAULT, DoorProgress.BUS_DOWN})
 
@@ -102,6 +118,7 @@ class PickupSession:
     error: ErrorView | None = None
     problem: ProblemKind | None = None
     reported_at_the_door: bool = False
+    scanning: bool = False  # the last code came from a scan: a wrong one is shown on the scan screen
 
     def parcel(self, parcel_id: str) -> ParcelItem | None:
         return next((item for item in self.parcels if item.parcel_id == parcel_id), None)
@@ -117,6 +134,7 @@ class PickupSession:
 SCREEN_OF_STATE: Mapping[str, ScreenId] = {
     "home": ScreenId.HOME,
     "pickup_code": ScreenId.PICKUP_CODE,
+    "pickup_scan": ScreenId.PICKUP_SCAN,
     "verify": ScreenId.PICKUP_CODE,
     "locked_out": ScreenId.LOCKED_OUT,
     "parcel_list": ScreenId.PARCEL_LIST,
@@ -139,6 +157,7 @@ class PickupChart(StateChart):
         """What a recipient sees after tapping "Pick up"; inactivity anywhere in it asks for more time."""
 
         pickup_code = State(initial=True)
+        pickup_scan = State()
         verify = State()
         locked_out = State()
         parcel_list = State()
@@ -148,13 +167,24 @@ class PickupChart(StateChart):
         error = State()
         resume = HistoryState()
 
-        # The keypad is locked: no code may be typed until the lock ends.
+        # The keypad is locked: no code may be typed (or scanned) until the lock ends.
         pickup_code.to(locked_out, cond="keypad_locked")
+        pickup_scan.to(locked_out, cond="keypad_locked")
         locked_out.to(pickup_code, unless="keypad_locked")
 
+        scan_instead = pickup_code.to(pickup_scan, cond="camera_present", on="clear_code_error")
+        keypad_instead = pickup_scan.to(pickup_code, on="clear_code_error")
+
         submit_code = pickup_code.to(verify, on="check_code")
+        scanned_code = pickup_code.to(verify, on="check_scanned_code") | pickup_scan.to(
+            verify, on="check_scanned_code"
+        )
+        scanned_foreign = pickup_code.to.itself(internal=True, on="refuse_foreign") | pickup_scan.to.itself(
+            internal=True, on="refuse_foreign"
+        )
         verify.to(door_open, cond="one_parcel", on="open_every_parcel")
         verify.to(parcel_list, cond="several_parcels")
+        verify.to(pickup_scan, cond="retry_by_scan")  # wrong scanned code: keep the camera in view
         verify.to(pickup_code)  # wrong or malformed code, or a lockout (pickup_code passes it on)
 
         open_parcel = parcel_list.to(door_open, cond="parcel_can_open", on="open_one_parcel")
@@ -180,6 +210,19 @@ class PickupChart(StateChart):
 
     start_pickup = home.to(session, on="begin_session")
     start_return = home.to.itself(internal=True, on="refuse_return")
+    # Scan anywhere: a code shown on the home screen starts its flow with no tap.
+    scanned_code = home.to(session.verify, on=["begin_session", "check_scanned_code"])
+    scanned_foreign = home.to.itself(internal=True, on="notice_foreign")
+    scanned_return = (
+        home.to.itself(internal=True, on="refuse_return")
+        | session.pickup_code.to(home, on="refuse_return")
+        | session.pickup_scan.to(home, on="refuse_return")
+    )
+    scanned_badge = (
+        home.to.itself(internal=True, on="refuse_courier")
+        | session.pickup_code.to(home, on="refuse_courier")
+        | session.pickup_scan.to(home, on="refuse_courier")
+    )
     inactivity = session.to(more_time, before="remember_interrupted")
     extend = more_time.to(session.resume)
     # A door of the interrupted door screen moved: the recipient is there, back to it.
@@ -199,6 +242,7 @@ class PickupChart(StateChart):
         doors: PickupDoors,
         limiter: KeypadLimiter | None = None,
         on_screen: Callable[[Screen], None] | None = None,
+        camera: PickupCamera | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -206,6 +250,7 @@ class PickupChart(StateChart):
         self._code_key = code_key
         self._layout = tuple(layout)
         self._doors = doors
+        self._camera = camera
         self._limiter = limiter or KeypadLimiter(store, timers)
         self._on_screen = on_screen
         self._session = PickupSession()
@@ -328,6 +373,14 @@ class PickupChart(StateChart):
                 error=session.code_error,
                 failures_in_a_row=self._keypad(now).failures_in_a_row,
                 failures_allowed=self._timers.lockout_after_failures,
+                can_scan=self._camera is not None,
+            )
+        if state == "pickup_scan":
+            return PickupScanView(
+                error=session.code_error,
+                failures_in_a_row=self._keypad(now).failures_in_a_row,
+                failures_allowed=self._timers.lockout_after_failures,
+                camera_connected=self._camera is not None and self._camera.camera_connected(),
             )
         if state == "locked_out":
             return LockedOutView(seconds_left=_whole_seconds(self._keypad(now).seconds_left))
@@ -383,6 +436,12 @@ class PickupChart(StateChart):
             log.exception("cannot read the keypad limiter; treating the keypad as locked")
             return LimiterStatus(0, 0, None, self._timers.lockout_base_s)
 
+    def camera_present(self) -> bool:
+        return self._camera is not None
+
+    def retry_by_scan(self) -> bool:
+        return self._session.scanning and self._camera is not None
+
     def one_parcel(self) -> bool:
         return self._session.verdict is _Verdict.ACCEPTED and len(self._session.parcels) == 1
 
@@ -420,6 +479,18 @@ class PickupChart(StateChart):
         self._store.audit("return_not_available", self._clock.now())
         self._set_home_notice(HomeNotice.RETURNS_NOT_AVAILABLE)
 
+    def notice_foreign(self) -> None:
+        self._set_home_notice(HomeNotice.FOREIGN_CODE)
+
+    def refuse_foreign(self) -> None:
+        self._session.code_error = CodeError.FOREIGN
+
+    def clear_code_error(self) -> None:
+        self._session.code_error = None
+
+    def refuse_courier(self) -> None:
+        self._set_home_notice(HomeNotice.COURIER_NOT_AVAILABLE)
+
     def _set_home_notice(self, notice: HomeNotice | None) -> None:
         if self._home_notice_timer is not None:
             self._home_notice_timer.cancel()
@@ -434,8 +505,13 @@ class PickupChart(StateChart):
         self._home_notice = None
         self.publish()
 
+    def check_scanned_code(self, code: object = None) -> None:
+        self.check_code(code)
+        self._session.scanning = True
+
     def check_code(self, code: object = None) -> None:
         session = self._session
+        session.scanning = False
         session.verdict = _Verdict.REJECTED
         session.code_error = None
         now = self._clock.now()
@@ -547,7 +623,7 @@ class PickupChart(StateChart):
             return self._timers.thank_you_s
         if state == "error":
             return self._timers.error_s
-        if state in ("pickup_code", "locked_out", "parcel_list", "door_open", "report_problem"):
+        if state in _WAITING_STATES:
             return self._timers.inactivity_s
         return None
 

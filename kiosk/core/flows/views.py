@@ -16,6 +16,7 @@ class ScreenId(enum.Enum):
 
     HOME = "home"
     PICKUP_CODE = "pickup_code"
+    PICKUP_SCAN = "pickup_scan"
     PARCEL_LIST = "parcel_list"
     DOOR_OPEN = "door_open"
     REPORT_PROBLEM = "report_problem"
@@ -28,6 +29,7 @@ class ScreenId(enum.Enum):
 class CodeError(enum.Enum):
     WRONG_CODE = "wrong_code"  # no parcel for this code
     MALFORMED = "malformed"  # not 6 to 8 digits
+    FOREIGN = "foreign"  # a scanned code that is not a pickup code for this locker
 
 
 class ErrorReason(enum.Enum):
@@ -59,6 +61,8 @@ class HomeNotice(enum.Enum):
     """A short message on the home screen after a tap there could not be served."""
 
     RETURNS_NOT_AVAILABLE = "returns_not_available"  # sending and returns are not offered (yet)
+    FOREIGN_CODE = "foreign_code"  # a scanned code that is not a code for this locker
+    COURIER_NOT_AVAILABLE = "courier_not_available"  # a courier badge was scanned; no courier mode (yet)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,17 @@ class PickupCodeView:
     error: CodeError | None = None
     failures_in_a_row: int = 0
     failures_allowed: int = 5
+    can_scan: bool = False  # a camera is there: offer "scan a QR code instead"
+
+
+@dataclass(frozen=True)
+class PickupScanView:
+    """Hold the QR code from the message up to the camera; the keypad is one tap away."""
+
+    error: CodeError | None = None
+    failures_in_a_row: int = 0
+    failures_allowed: int = 5
+    camera_connected: bool = True  # False: the camera gives no picture, only the keypad can help
 
 
 @dataclass(frozen=True)
@@ -120,6 +135,7 @@ class ErrorView:
 ViewModel = (
     HomeView
     | PickupCodeView
+    | PickupScanView
     | ParcelListView
     | DoorOpenView
     | ReportProblemView
@@ -142,6 +158,9 @@ class Intent(enum.Enum):
     START_PICKUP = "start_pickup"
     START_RETURN = "start_return"  # not part of this slice: the flow answers with home
     SUBMIT_CODE = "submit_code"  # code: str
+    SCAN = "scan"  # payload: str (what a camera, a wedge or a serial scanner read); source: str
+    SCAN_INSTEAD = "scan_instead"  # pickup_code -> pickup_scan
+    KEYPAD_INSTEAD = "keypad_instead"  # pickup_scan -> pickup_code
     OPEN_ALL = "open_all"
     OPEN_PARCEL = "open_parcel"  # parcel_id: str
     REPORT_PROBLEM = "report_problem"
