@@ -17,6 +17,8 @@ from hal.codes import Symbology
 
 QUIET_ZONE_MODULES = {Symbology.QR: 4, Symbology.DATAMATRIX: 2, Symbology.PDF417: 2}
 LINEAR_QUIET_ZONE_MODULES = 10
+# python-barcode draws an ITF narrow bar two modules wide: twice the modules for the same ten narrow bars.
+I25_QUIET_ZONE_MODULES = 20
 LINEAR_HEIGHT_MODULES = 50  # a parcel label's bars are tall; scanners tolerate tilt because of it
 
 _PYTHON_BARCODE_NAMES = {
@@ -47,7 +49,7 @@ def render_code(symbology: Symbology, payload: str, module_px: int = 4) -> Image
         quiet = QUIET_ZONE_MODULES[symbology]
     else:
         modules = _linear_modules(symbology, payload)
-        quiet = LINEAR_QUIET_ZONE_MODULES
+        quiet = I25_QUIET_ZONE_MODULES if symbology is Symbology.I25 else LINEAR_QUIET_ZONE_MODULES
     padded = np.pad(modules, quiet, constant_values=0)
     dark = np.kron(padded, np.ones((module_px, module_px), dtype=np.uint8))
     return np.where(dark > 0, 0, 255).astype(np.uint8)
