@@ -12,11 +12,16 @@
                               to be closed again, report which doors did not open or did not close
     sim PROTOCOL --boards N (--pty | --tcp PORT) [--faults SPEC]
                               serve a simulated bus until Ctrl-C or SIGTERM (SPEC: see hal.cli.faults)
+    camera list               the cameras this machine has (/dev/video*), with their frame size
+    camera test --device D    frames, frame size and frames per second of a camera, a video file or a
+                              folder of images, for --seconds S
+    decode FILE...            the codes in image files, one line each: SYMBOLOGY<TAB>PAYLOAD
+                              (--symbology NAME ... to look for some only, --decoder zbar|zxing|dual)
 
 scan, and status and watch without --board, probe every address the protocol can have (0-15 for
 kerong-cu16), or only --range FIRST-LAST.
 
-URL: /dev/ttyUSB0, socket://host:port, rfc2217://host:port, or a pty a simulator serves. Locks are numbered
+camera and decode need no --port. URL: /dev/ttyUSB0, socket://host:port, rfc2217://host:port, or a pty a simulator serves. Locks are numbered
 from 1 as printed on the board. --json prints one JSON object per line instead of text; when a command
 fails, its last line is {"error": KIND, "message": TEXT}.
 
@@ -34,6 +39,8 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from hal.cli import bus as bus_commands
+from hal.cli.camera import add_camera_command
+from hal.cli.decode import add_decode_command
 from hal.cli.faults import FAULT_KEYS
 from hal.cli.output import PROG, Output
 from hal.cli.simulate import serve
@@ -213,6 +220,10 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1", help="address for --tcp (default 127.0.0.1)")
     sim.add_argument("--faults", metavar="SPEC", help="faults to start with, e.g. silent=1,garble=3,jam=0:2")
     sim.add_argument("-v", "--verbose", action="store_true", help="print every frame and state change")
+
+    # Cameras and codes need no bus: each sets `handler` to run instead of a bus command.
+    add_camera_command(commands, common)
+    add_decode_command(commands, common)
     return parser
 
 
@@ -237,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sim":
             return serve(args, out)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args, out))
         args.protocol = getattr(args, "protocol", DEFAULT_PROTOCOL)
         args.port = getattr(args, "port", None)
         if not args.port:
