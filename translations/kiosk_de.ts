@@ -2,6 +2,19 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="de_DE">
 <context>
+    <name>CameraPreview</name>
+    <message>
+        <location filename="../kiosk/ui/camera_preview.py" line="258"/>
+        <source>The camera shows no picture. Please type your code instead.</source>
+        <translation>Die Kamera liefert kein Bild. Bitte geben Sie Ihren Code stattdessen über die Tasten ein.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/camera_preview.py" line="290"/>
+        <source>Camera picture: hold your QR code inside the frame</source>
+        <translation>Kamerabild: Halten Sie Ihren QR-Code in den Rahmen</translation>
+    </message>
+</context>
+<context>
     <name>DoorList</name>
     <message>
         <location filename="../kiosk/ui/widgets.py" line="90"/>
@@ -173,7 +186,17 @@
         <translation>Versand und Retouren sind an dieser Paketstation noch nicht möglich.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="137"/>
+        <location filename="../kiosk/ui/screens/home.py" line="134"/>
+        <source>This code is not for this locker.</source>
+        <translation>Dieser Code gilt nicht für diese Paketstation.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="136"/>
+        <source>Courier badge recognised, but courier mode is not available at this locker yet.</source>
+        <translation>Kurierausweis erkannt, aber der Kuriermodus ist an dieser Paketstation noch nicht verfügbar.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="142"/>
         <source>This locker is out of service for the moment. Your parcels are safe inside; please come back a little later.</source>
         <translation>Diese Paketstation ist gerade außer Betrieb. Ihre Pakete sind darin sicher; bitte kommen Sie etwas später wieder.</translation>
     </message>
@@ -232,7 +255,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../kiosk/ui/main_window.py" line="113"/>
+        <location filename="../kiosk/ui/main_window.py" line="125"/>
         <source>Parcel locker</source>
         <translation>Paketstation</translation>
     </message>
@@ -340,27 +363,37 @@
 <context>
     <name>PickupCodeScreen</name>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="61"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="64"/>
         <source>Enter your pickup code</source>
         <translation>Geben Sie Ihren Abholcode ein</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="62"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="65"/>
         <source>You find it in the message we sent you. It has 6 to 8 digits.</source>
         <translation>Sie finden ihn in unserer Nachricht an Sie. Er hat 6 bis 8 Ziffern.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="64"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="67"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="69"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="68"/>
+        <source>Scan a QR code instead</source>
+        <translation>Stattdessen QR-Code scannen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="75"/>
+        <source>This code is not a pickup code for this locker.</source>
+        <translation>Dieser Code ist kein Abholcode für diese Paketstation.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="77"/>
         <source>A pickup code has 6 to 8 digits. Please check it and try again.</source>
         <translation>Ein Abholcode hat 6 bis 8 Ziffern. Bitte prüfen Sie ihn und versuchen Sie es erneut.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="73"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="81"/>
         <source>That code was not recognised. %n attempts left before a pause.</source>
         <translation>
             <numerusform>Dieser Code wurde nicht erkannt. Noch %n Versuch bis zu einer Pause.</numerusform>
@@ -368,9 +401,60 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="75"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="83"/>
         <source>That code was not recognised.</source>
         <translation>Dieser Code wurde nicht erkannt.</translation>
+    </message>
+</context>
+<context>
+    <name>PickupScanScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="51"/>
+        <source>Show your QR code to the camera</source>
+        <translation>Halten Sie Ihren QR-Code vor die Kamera</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="52"/>
+        <source>Hold the QR code from your message inside the frame, about 20 cm from the screen.</source>
+        <translation>Halten Sie den QR-Code aus unserer Nachricht in den Rahmen, etwa 20 cm vor dem Bildschirm.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="56"/>
+        <source>The camera is not working right now</source>
+        <translation>Die Kamera funktioniert gerade nicht</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="59"/>
+        <source>Type the code instead</source>
+        <translation>Stattdessen Code eintippen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="60"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="66"/>
+        <source>This QR code is not a pickup code for this locker.</source>
+        <translation>Dieser QR-Code ist kein Abholcode für diese Paketstation.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="68"/>
+        <source>This QR code is not a pickup code. Please show the QR code from your message.</source>
+        <translation>Dieser QR-Code ist kein Abholcode. Bitte zeigen Sie den QR-Code aus unserer Nachricht.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="72"/>
+        <source>That QR code was not recognised. %n attempts left before a pause.</source>
+        <translation>
+            <numerusform>Dieser QR-Code wurde nicht erkannt. Noch %n Versuch bis zu einer Pause.</numerusform>
+            <numerusform>Dieser QR-Code wurde nicht erkannt. Noch %n Versuche bis zu einer Pause.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="74"/>
+        <source>That QR code was not recognised.</source>
+        <translation>Dieser QR-Code wurde nicht erkannt.</translation>
     </message>
 </context>
 <context>

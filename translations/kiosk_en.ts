@@ -69,11 +69,22 @@
 <context>
     <name>PickupCodeScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="73"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="81"/>
         <source>That code was not recognised. %n attempts left before a pause.</source>
         <translation>
             <numerusform>That code was not recognised. %n attempt left before a pause.</numerusform>
             <numerusform>That code was not recognised. %n attempts left before a pause.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>PickupScanScreen</name>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="72"/>
+        <source>That QR code was not recognised. %n attempts left before a pause.</source>
+        <translation>
+            <numerusform>That QR code was not recognised. %n attempt left before a pause.</numerusform>
+            <numerusform>That QR code was not recognised. %n attempts left before a pause.</numerusform>
         </translation>
     </message>
 </context>

@@ -6,14 +6,16 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from kiosk.core.flows.views import HomeView, Intent, Screen, ScreenId
 from kiosk.core.model import DoorState
 from kiosk.ui.bridge import CoreBridge
 from kiosk.ui.i18n import LANGUAGE_NAMES, LANGUAGES, SOURCE_LANGUAGE, Translator
-from kiosk.ui.screens import SCREEN_CLASSES, DoorOpenScreen, HomeScreen, ScreenWidget
+from kiosk.ui.screens import SCREEN_CLASSES, DoorOpenScreen, HomeScreen, PickupScanScreen, ScreenWidget
 from kiosk.ui.theme import HIGH_CONTRAST, LIGHT, apply_theme
+from kiosk.ui.wedge import WedgeFilter
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,8 @@ class ActivityFilter(QObject):
     """Application-wide: any touch, click or key press anywhere tells the flows someone is there.
 
     A press travels window -> widget -> parents (when the widget ignores it). Only the delivery to the
-    widget it landed on is both spontaneous and to a QWidget, so each press is reported exactly once.
+    widget it landed on is both spontaneous and to a QWidget, so each press is reported exactly once. (Keys
+    the WedgeFilter holds back and replays come back as fresh, not spontaneous, events: not counted twice.)
     """
 
     def __init__(self, bridge: CoreBridge, parent: QObject | None = None) -> None:
@@ -101,6 +104,15 @@ class MainWindow(QMainWindow):
         home.language_requested.connect(self.switch_language)
         home.accessibility_toggled.connect(self.set_accessible_mode)
 
+        scan_screen = self._screens[ScreenId.PICKUP_SCAN]
+        assert isinstance(scan_screen, PickupScanScreen)
+        bridge.frame_ready.connect(scan_screen.preview.show_frame)
+        scan_screen.preview.frame_consumed.connect(bridge.frame_shown)
+
+        # The filter installed last sees an event first: the activity filter must see every key press
+        # before the wedge filter holds it back (or swallows it into a scan).
+        self._wedge = WedgeFilter(bridge.send, parent=self)
+        app.installEventFilter(self._wedge)
         self._activity = ActivityFilter(bridge, self)
         app.installEventFilter(self._activity)
         bridge.screen_changed.connect(self.show_screen)
@@ -130,6 +142,10 @@ class MainWindow(QMainWindow):
     def translator(self) -> Translator:
         return self._translator
 
+    @property
+    def wedge_filter(self) -> WedgeFilter:
+        return self._wedge
+
     def screen_widget(self, screen_id: ScreenId | str) -> ScreenWidget[Any]:
         return self._screens[ScreenId(screen_id)]
 
@@ -158,6 +174,9 @@ class MainWindow(QMainWindow):
             self.set_accessible_mode(False)
         if widget.set_view(screen.view):
             self._stack.setCurrentWidget(widget)
+        scanning = self.current_screen_id() == ScreenId.PICKUP_SCAN.value
+        if scanning != self._bridge.preview_wanted():
+            self._bridge.set_preview_wanted(scanning)
 
     def set_language(self, language: str) -> bool:
         changed = self._translator.set_language(language)
@@ -182,6 +201,14 @@ class MainWindow(QMainWindow):
         self._accessible_mode = on
         apply_theme(self._app, HIGH_CONTRAST if on else self._default_theme)
         self.home_screen.set_accessibility(on)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # A closed kiosk window takes no more keys and wants no more frames; what was typed still arrives.
+        self._wedge.flush()
+        self._app.removeEventFilter(self._activity)
+        self._app.removeEventFilter(self._wedge)
+        self._bridge.set_preview_wanted(False)
+        super().closeEvent(event)
 
     def _door_changed(self, compartment_id: str, state: object) -> None:
         if not isinstance(state, DoorState):

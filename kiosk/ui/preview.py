@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtWidgets import QApplication
 
 from kiosk.core.flows.api import FlowListener
@@ -21,6 +22,7 @@ from kiosk.core.flows.views import (
     DoorOpenView,
     ErrorReason,
     ErrorView,
+    HomeNotice,
     HomeView,
     Intent,
     LockedOutView,
@@ -29,6 +31,7 @@ from kiosk.core.flows.views import (
     ParcelItem,
     ParcelListView,
     PickupCodeView,
+    PickupScanView,
     ReportProblemView,
     Screen,
     ScreenId,
@@ -64,6 +67,38 @@ def sample_cells(open_doors: Sequence[str], waiting: bool = False) -> tuple[MapC
     return tuple(cells)
 
 
+def sample_frame(width: int = 640, height: int = 480) -> np.ndarray:
+    """A camera picture to preview the scan screen with: a grey room, a visitor's head and shoulders, and a
+    phone-sized card with a QR-like pattern (seeded random modules, three finder squares) held up.
+
+    The card is held left of centre in the camera's picture, so the mirrored preview shows it right of
+    centre: one look tells whether the mirroring works.
+    """
+    rng = np.random.default_rng(4)
+    y, x = np.mgrid[0:height, 0:width]
+    room = 168 + 30 * (y / height) + rng.normal(0, 3, (height, width))
+    head = ((x - width * 0.62) / (width * 0.11)) ** 2 + ((y - height * 0.42) / (height * 0.19)) ** 2 < 1
+    shoulders = ((x - width * 0.62) / (width * 0.30)) ** 2 + ((y - height * 1.05) / (height * 0.38)) ** 2 < 1
+    room[head] = 118 + 6 * (y[head] / height)
+    room[shoulders] = 72
+    frame = np.repeat(np.clip(room, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+    frame[:, :, 0] = np.clip(frame[:, :, 0].astype(int) + 10, 0, 255)  # the slight blue cast of cameras
+    modules, module_px = 21, 6
+    code = rng.random((modules, modules)) < 0.5
+    for row, column in ((0, 0), (0, modules - 7), (modules - 7, 0)):
+        finder = np.zeros((7, 7), dtype=bool)
+        finder[[0, 6], :] = True
+        finder[:, [0, 6]] = True
+        finder[2:5, 2:5] = True
+        code[row:row + 7, column:column + 7] = finder
+    quiet = 3 * module_px
+    card = np.full((modules * module_px + 2 * quiet,) * 2, 245, dtype=np.uint8)
+    card[quiet:-quiet, quiet:-quiet] = np.where(np.kron(code, np.ones((module_px, module_px))), 25, 245)
+    top, left = int(height * 0.45) - card.shape[0] // 2, int(width * 0.44) - card.shape[1] // 2
+    frame[top:top + card.shape[0], left:left + card.shape[1]] = card[:, :, None]
+    return frame
+
+
 def sample_screens() -> list[tuple[str, Screen]]:
     """One or more sample view models per screen; the name becomes part of the file name."""
     parcels = (
@@ -73,8 +108,15 @@ def sample_screens() -> list[tuple[str, Screen]]:
     )
     return [
         ("home", Screen(ScreenId.HOME, HomeView())),
+        ("home_foreign_code", Screen(ScreenId.HOME, HomeView(notice=HomeNotice.FOREIGN_CODE))),
+        ("home_courier", Screen(ScreenId.HOME, HomeView(notice=HomeNotice.COURIER_NOT_AVAILABLE))),
         ("pickup_code", Screen(ScreenId.PICKUP_CODE, PickupCodeView())),
         ("pickup_code_wrong", Screen(ScreenId.PICKUP_CODE, PickupCodeView(CodeError.WRONG_CODE, 3, 5))),
+        ("pickup_code_scan", Screen(ScreenId.PICKUP_CODE, PickupCodeView(can_scan=True))),
+        ("pickup_scan", Screen(ScreenId.PICKUP_SCAN, PickupScanView())),
+        ("pickup_scan_foreign", Screen(ScreenId.PICKUP_SCAN, PickupScanView(CodeError.FOREIGN))),
+        ("pickup_scan_wrong", Screen(ScreenId.PICKUP_SCAN, PickupScanView(CodeError.WRONG_CODE, 4, 5))),
+        ("pickup_scan_no_camera", Screen(ScreenId.PICKUP_SCAN, PickupScanView(camera_connected=False))),
         ("parcel_list", Screen(ScreenId.PARCEL_LIST, ParcelListView(parcels))),
         ("door_open", Screen(ScreenId.DOOR_OPEN, DoorOpenView(("C03",), sample_cells(["C03"]), False))),
         ("door_open_two", Screen(ScreenId.DOOR_OPEN,
@@ -123,6 +165,7 @@ def render(outdir: Path, languages: Sequence[str], themes: Sequence[str], transl
     window = MainWindow(bridge, windowed=True, translator=Translator(app, translations),
                         layout_info="Locker 0421 · Central Station, main hall")
     window.show()
+    frame = sample_frame()
     written = []
     for theme in themes:
         window.set_accessible_mode(theme == HIGH_CONTRAST)
@@ -136,6 +179,9 @@ def render(outdir: Path, languages: Sequence[str], themes: Sequence[str], transl
                     if name == "pickup_code_wrong":
                         for digit in "47110815":
                             window.screen_widget(ScreenId.PICKUP_CODE).keypad.press_digit(digit)  # type: ignore[attr-defined]
+                    app.processEvents()
+                    # The picture takes the camera's road: the bridge hands it to the preview, if one is up.
+                    bridge.offer_frame(frame)
                     app.processEvents()
                     path = outdir / f"{theme}_{language}_{width}x{height}_{name}.png"
                     window.grab().save(str(path))

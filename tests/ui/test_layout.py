@@ -11,7 +11,16 @@ from PySide6.QtWidgets import QAbstractButton, QLabel, QPushButton, QScrollArea,
 from pytestqt.qtbot import QtBot
 from ui_rig import Kiosk
 
-from kiosk.core.flows.views import DoorOpenView, ParcelItem, ParcelListView, Screen, ScreenId
+from kiosk.core.flows.views import (
+    CodeError,
+    DoorOpenView,
+    ParcelItem,
+    ParcelListView,
+    PickupCodeView,
+    PickupScanView,
+    Screen,
+    ScreenId,
+)
 from kiosk.core.model import Size
 from kiosk.ui.keypad import Keypad
 from kiosk.ui.preview import SIZES, sample_cells, sample_screens
@@ -27,6 +36,12 @@ def all_screens() -> list[tuple[str, Screen]]:
         ("door_open_three", Screen(ScreenId.DOOR_OPEN, DoorOpenView(
             ("A07", "B02", "C03"), sample_cells(["A07", "B02", "C03"]), waiting_for_unlock=False))),
         ("parcel_list_long", Screen(ScreenId.PARCEL_LIST, ParcelListView(LONG_LIST))),
+        # The longest texts the scan screens can show, beside the camera picture or its placeholder.
+        ("pickup_scan_malformed", Screen(ScreenId.PICKUP_SCAN, PickupScanView(CodeError.MALFORMED))),
+        ("pickup_scan_no_camera_error", Screen(ScreenId.PICKUP_SCAN,
+                                               PickupScanView(CodeError.MALFORMED, camera_connected=False))),
+        ("pickup_code_foreign_scan", Screen(ScreenId.PICKUP_CODE,
+                                            PickupCodeView(CodeError.FOREIGN, can_scan=True))),
     ]
 
 

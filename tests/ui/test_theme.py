@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from kiosk.ui.preview import main as preview_main
+from kiosk.ui.preview import sample_screens
 from kiosk.ui.theme import HIGH_CONTRAST, LIGHT, THEMES, apply_theme, current_theme, theme_path
 
 
@@ -47,6 +48,6 @@ def test_the_preview_writes_a_png_per_screen_and_size(
     assert preview_main([str(tmp_path), "--languages", "de", "--themes", "light",
                          "--translations", str(translations_dir)]) == 0
     pngs = sorted(tmp_path.glob("*.png"))
-    assert len(pngs) == 28
+    assert len(pngs) == 2 * len(sample_screens())  # both sizes
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     assert (tmp_path / "light_de_1080x1920_door_open.png").exists()

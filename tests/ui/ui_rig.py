@@ -46,6 +46,22 @@ class RecordingFlows:
         return [(intent, arguments) for intent, arguments in self.intents if intent is not Intent.ACTIVITY]
 
 
+class SteppingClock:
+    """A monotonic clock that moves on by `step` seconds each time it is read.
+
+    Given to the WedgeFilter, it makes keys typed in one go arrive "at a person's pace" (each one `step`
+    after the last) without a test having to sleep; a step well under the filter's gap makes them a burst.
+    """
+
+    def __init__(self, step: float, start: float = 1000.0) -> None:
+        self.step = step
+        self.now = start
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
 @dataclass
 class Kiosk:
     flows: RecordingFlows

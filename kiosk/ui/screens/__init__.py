@@ -13,6 +13,7 @@ from kiosk.ui.screens.locked_out import LockedOutScreen
 from kiosk.ui.screens.more_time import MoreTimeScreen
 from kiosk.ui.screens.parcel_list import ParcelListScreen
 from kiosk.ui.screens.pickup_code import PickupCodeScreen
+from kiosk.ui.screens.pickup_scan import PickupScanScreen
 from kiosk.ui.screens.report_problem import ReportProblemScreen
 from kiosk.ui.screens.thank_you import ThankYouScreen
 from kiosk.ui.widgets import IntentSink
@@ -21,6 +22,7 @@ from kiosk.ui.widgets import IntentSink
 SCREEN_CLASSES: tuple[Callable[[IntentSink], ScreenWidget[Any]], ...] = (
     HomeScreen,
     PickupCodeScreen,
+    PickupScanScreen,
     ParcelListScreen,
     DoorOpenScreen,
     ReportProblemScreen,
@@ -39,6 +41,7 @@ __all__ = [
     "MoreTimeScreen",
     "ParcelListScreen",
     "PickupCodeScreen",
+    "PickupScanScreen",
     "ReportProblemScreen",
     "ScreenWidget",
     "ThankYouScreen",

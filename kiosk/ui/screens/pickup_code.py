@@ -39,8 +39,11 @@ class PickupCodeScreen(ScreenWidget[PickupCodeView]):
 
         self.cancel_button = touch_button("cancel_button", role="quiet")
         self.cancel_button.clicked.connect(lambda: self._send(Intent.CANCEL))
-        self.footer.addWidget(self.cancel_button)
-        self.footer.addStretch(2)
+        self.scan_button = touch_button("scan_button", role="secondary")
+        self.scan_button.clicked.connect(lambda: self._send(Intent.SCAN_INSTEAD))
+        self.footer.addWidget(self.cancel_button, 1)
+        self.footer.addStretch(2)  # gives way to the scan button when there is one (render_view)
+        self.footer.addWidget(self.scan_button, 2)
         self.finish_layout()
 
     def orientation_changed(self, landscape: bool) -> None:
@@ -62,9 +65,14 @@ class PickupCodeScreen(ScreenWidget[PickupCodeView]):
         set_label_text(self._hint, self.tr("You find it in the message we sent you. It has 6 to 8 digits."))
         set_label_text(self._error, self._error_text())
         set_button_text(self.cancel_button, self.tr("Cancel"))
+        set_button_text(self.scan_button, self.tr("Scan a QR code instead"))
+        self.scan_button.setVisible(self._view.can_scan)
+        self.footer.setStretch(1, 0 if self._view.can_scan else 2)
 
     def _error_text(self) -> str:
         view = self._view
+        if view.error is CodeError.FOREIGN:
+            return self.tr("This code is not a pickup code for this locker.")
         if view.error is CodeError.MALFORMED:
             return self.tr("A pickup code has 6 to 8 digits. Please check it and try again.")
         if view.error is CodeError.WRONG_CODE:
