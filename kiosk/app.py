@@ -13,10 +13,12 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from hal.lockboard import board_range, make_simulator, open_driver, simulator_options
@@ -26,12 +28,18 @@ from kiosk.config import BusConfig, ConfigError, KioskConfig, load_config, load_
 from kiosk.core.clock import AsyncioClock
 from kiosk.core.codes import hash_code
 from kiosk.core.flows.controller import KioskController
+from kiosk.core.flows.views import Intent, Screen
 from kiosk.core.inventory import place_parcel
 from kiosk.core.locker import Locker
-from kiosk.core.model import CompartmentState, Size
+from kiosk.core.model import CompartmentState, DoorState, Size
 from kiosk.core.ports import Clock
 from kiosk.hardware import HalLockBus
 from kiosk.store import SqliteStore, StoreError
+
+if TYPE_CHECKING:  # numpy, OpenCV and the decoders load in the background once the screen is up
+    from hal.camera.simulated import SimulatedCamera
+    from hal.scanner.serial_scanner import SerialScanner
+    from kiosk.scanning import CameraScanner
 
 log = logging.getLogger("kiosk")
 
@@ -89,11 +97,17 @@ def simulator_for(config: KioskConfig) -> SimulatedBoards:
 
 @dataclass
 class KioskApp:
-    """One kiosk: store, bus, flows, and (when a Qt application exists) its window."""
+    """One kiosk: store, bus, flows, and (when a Qt application exists) its window.
+
+    With a [camera], the camera and its decoder start in the background after start(): importing OpenCV and
+    the decoders takes longer than showing the home screen. `camera_ready` is set once frames are decoded
+    (or once it is clear the camera could not be set up, which is logged).
+    """
 
     config: KioskConfig
     clock: Clock = field(default_factory=AsyncioClock)
     simulator: SimulatedBoards | None = None
+    sim_camera: SimulatedCamera | None = None
 
     def __post_init__(self) -> None:
         self.secrets = load_or_create_secrets(self.config.locker.secrets_file)
@@ -115,12 +129,133 @@ class KioskApp:
             self.config.timers,
             self.secrets.code_key,
             self.config.compartments,
+            locker_id=self.config.locker.id,
+            camera=self if self.config.camera is not None else None,
         )
+        self.camera_scanner: CameraScanner | None = None
+        self.serial_scanner: SerialScanner | None = None
+        self.camera_ready = asyncio.Event()
+        self._camera_setup: asyncio.Task[None] | None = None
+        self._frame_listeners: list[Callable[[Any], None]] = []
+        self.flows.add_listener(_ScanTargetFollower(self))
 
     async def start(self) -> None:
         await self.flows.start()
+        if self.config.scanner is not None:
+            from hal.scanner.serial_scanner import SerialScanner
+
+            self.serial_scanner = SerialScanner(
+                self.config.scanner.url,
+                self._scanned_from_thread("serial"),
+                on_problem=lambda problem: log.warning("serial scanner %s: %s", self.config.scanner, problem),
+            )
+            self.serial_scanner.start()
+        if self.config.camera is not None:
+            loop = asyncio.get_running_loop()
+            self._camera_setup = loop.create_task(self._start_camera(), name="camera-setup")
+        else:
+            self.camera_ready.set()
+
+    async def _start_camera(self) -> None:
+        camera_config = self.config.camera
+        assert camera_config is not None
+        loaded: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loader = threading.Thread(target=_load_camera_modules, args=(loaded,), name="camera-import")
+        loader.start()
+        try:
+            modules = await loaded
+        except Exception:
+            log.exception("the camera modules cannot be loaded; scanning is off, the keypad still works")
+            self.camera_ready.set()
+            return
+        finally:
+            loader.join()
+        try:
+            camera = self._open_camera(modules)
+            decoder = modules.make_decoder(camera_config.decoder)
+        except (ValueError, OSError) as error:
+            log.error("camera %s: %s; scanning is off, the keypad still works", camera_config.source, error)
+            self.camera_ready.set()
+            return
+        scanner = modules.CameraScanner(camera, decoder, self._scanned_on_loop("camera"),
+                                        on_connection=lambda _connected: self.flows.camera_changed())
+        for listener in self._frame_listeners:
+            scanner.add_frame_listener(listener)
+        scanner.set_target(self.flows.scan_target())
+        scanner.start()
+        self.camera_scanner = scanner
+        self.camera_ready.set()
+
+    def _open_camera(self, modules: Any) -> Any:
+        camera_config = self.config.camera
+        assert camera_config is not None
+        name = simulator_name(camera_config.source)
+        if name is not None:
+            if self.sim_camera is None:
+                self.sim_camera = modules.SimulatedCamera(camera_config.width, camera_config.height,
+                                                          camera_config.fps)
+            modules.register_camera(name, self.sim_camera)
+        return modules.open_camera(camera_config.source, camera_config.width, camera_config.height,
+                                   camera_config.fps)
+
+    def add_frame_listener(self, listener: Callable[[Any], None]) -> None:
+        """Every camera frame (a BGR numpy array), on the camera's thread: for the scan screen's preview."""
+        self._frame_listeners.append(listener)
+        if self.camera_scanner is not None:
+            self.camera_scanner.add_frame_listener(listener)
+
+    def demo_camera_codes(self) -> list[tuple[str, str]]:
+        """The demo's QR codes for the simulator console: each demo pickup code, and a stranger's code."""
+        from kiosk.core.payloads import pickup_payload
+
+        codes = sorted({demo.code for demo in DEMO_PARCELS})
+        return [*((code, pickup_payload(self.config.locker.id, code)) for code in codes),
+                ("another locker", pickup_payload("SOME-OTHER-LOCKER", codes[0]))]
+
+    def hold_up_to_camera(self, payload: str | None) -> None:
+        """Demo: the simulated camera sees a phone showing this QR code (None: nothing)."""
+        if self.sim_camera is None:
+            log.warning("no simulated camera (yet); nothing to hold up")
+        elif payload is None:
+            self.sim_camera.clear()
+        else:
+            self.sim_camera.show_qr(payload)
+
+    def camera_connected(self) -> bool:
+        return self.camera_scanner is not None and self.camera_scanner.connected
+
+    def _scanned_on_loop(self, source: str) -> Callable[[bytes], None]:
+        def deliver(payload: bytes, _source: str = source) -> None:
+            self.flows.intent(Intent.SCAN, payload=payload, source=_source)
+
+        return deliver
+
+    def _scanned_from_thread(self, source: str) -> Callable[[bytes], None]:
+        loop = asyncio.get_running_loop()
+        deliver = self._scanned_on_loop(source)
+
+        def from_thread(payload: bytes) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the kiosk is shutting down
+                loop.call_soon_threadsafe(deliver, payload)
+
+        return from_thread
 
     async def stop(self) -> None:
+        if self._camera_setup is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._camera_setup
+            self._camera_setup = None
+        if self.camera_scanner is not None:
+            self.camera_scanner.stop()
+            self.camera_scanner = None
+        camera_config = self.config.camera
+        if camera_config is not None and simulator_name(camera_config.source) is not None:
+            from hal.camera.registry import unregister_camera
+
+            unregister_camera(simulator_name(camera_config.source) or "")
+        if self.serial_scanner is not None:
+            self.serial_scanner.stop()
+            self.serial_scanner = None
         await self.flows.stop()
         self.bus.close()
         self.store.close()
@@ -155,6 +290,52 @@ class KioskApp:
                     compartment = status.compartment
                     self.simulator.set_occupied(compartment.board, compartment.lock, True)
         return placed
+
+
+class _ScanTargetFollower:
+    """Tells the camera what the screen shown now wants read (nothing while a door is open)."""
+
+    def __init__(self, kiosk: KioskApp) -> None:
+        self._kiosk = kiosk
+
+    def on_screen(self, screen: Screen) -> None:
+        scanner = self._kiosk.camera_scanner
+        if scanner is not None:
+            scanner.set_target(self._kiosk.flows.scan_target())
+
+    def on_door(self, compartment_id: str, state: DoorState) -> None:
+        del compartment_id, state
+
+
+def _load_camera_modules(loaded: asyncio.Future[Any]) -> None:
+    """Import OpenCV, the decoders and the camera code off the GUI thread; hand them to the loop."""
+    import types
+
+    loop = loaded.get_loop()
+    try:
+        from hal.camera.capture import open_camera
+        from hal.camera.registry import register_camera
+        from hal.camera.simulated import SimulatedCamera
+        from hal.codes.decode import make_decoder
+        from kiosk.scanning import CameraScanner
+
+        modules: Any = types.SimpleNamespace(
+            open_camera=open_camera, register_camera=register_camera, SimulatedCamera=SimulatedCamera,
+            make_decoder=make_decoder, CameraScanner=CameraScanner,
+        )
+    except Exception as error:
+        loop.call_soon_threadsafe(_settle, loaded, None, error)
+        return
+    loop.call_soon_threadsafe(_settle, loaded, modules, None)
+
+
+def _settle(future: asyncio.Future[Any], result: object, error: BaseException | None) -> None:
+    if future.done():  # the kiosk stopped while the modules were loading
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -195,6 +376,7 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
     apply_theme(application, "light")
     translator = Translator(application)
     bridge = CoreBridge(kiosk.flows)
+    kiosk.add_frame_listener(bridge.offer_frame)
     window = MainWindow(
         bridge,
         translator=translator,
@@ -206,7 +388,8 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
     if demo and kiosk.simulator is not None:
         from kiosk.testing.sim_console import SimulatorConsole
 
-        console = SimulatorConsole(kiosk.simulator, kiosk.config.compartments)
+        console = SimulatorConsole(kiosk.simulator, kiosk.config.compartments,
+                                   camera_codes=kiosk.demo_camera_codes(), hold_up=kiosk.hold_up_to_camera)
         # Closing the kiosk ends the demo; the console alone does not keep it running.
         console.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
         console.show()

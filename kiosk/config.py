@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hal.codes import DECODER_NAMES
+from hal.codes import DECODER_NAMES, DEFAULT_DECODER
 from hal.lockboard import board_range, driver_options, known_protocols, lock_range
 from kiosk.core.model import Compartment, Size, Timers
 from kiosk.core.payloads import LOCKER_ID_PATTERN
@@ -76,7 +76,7 @@ class CameraConfig:
     width: int = 640
     height: int = 480
     fps: float = 30.0
-    decoder: str = "dual"  # one of hal.codes.DECODER_NAMES
+    decoder: str = DEFAULT_DECODER  # one of hal.codes.DECODER_NAMES
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,8 @@ def _parse_camera(table: Mapping[str, Any], folder: Path) -> CameraConfig:
         raise _Invalid("camera.fps", f"{fps:g} is out of range {low:g}..{high:g}")
     decoder = _text(table.get("decoder", defaults.decoder), "camera.decoder")
     if decoder not in DECODER_NAMES:
-        raise _Invalid("camera.decoder", f"unknown decoder {decoder!r}" + _suggestion(decoder, DECODER_NAMES))
+        raise _Invalid("camera.decoder",
+                       f"unknown decoder {decoder!r}" + _suggestion(decoder, DECODER_NAMES))
     return CameraConfig(source, width, height, fps, decoder)
 
 

@@ -21,9 +21,9 @@
 scan, and status and watch without --board, probe every address the protocol can have (0-15 for
 kerong-cu16), or only --range FIRST-LAST.
 
-camera and decode need no --port. URL: /dev/ttyUSB0, socket://host:port, rfc2217://host:port, or a pty a simulator serves. Locks are numbered
-from 1 as printed on the board. --json prints one JSON object per line instead of text; when a command
-fails, its last line is {"error": KIND, "message": TEXT}.
+URL (every command but camera and decode): /dev/ttyUSB0, socket://host:port, rfc2217://host:port, or a
+pty a simulator serves. Locks are numbered from 1 as printed on the board. --json prints one JSON object
+per line instead of text; when a command fails, its last line is {"error": KIND, "message": TEXT}.
 
 Exit status: 0 done; 1 the hardware failed (no reply, bad reply such as a bad checksum, port gone, busy or
 not permitted); 2 bad usage (unknown protocol, bad option or fault spec); 3 a door did not do what it was

@@ -20,7 +20,8 @@ import contextlib
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
@@ -33,10 +34,14 @@ from kiosk.core.clock import ManualClock
 from kiosk.core.codes import generate_code
 from kiosk.core.inventory import place_parcel
 from kiosk.core.model import AuditEntry, Compartment, Size
+from kiosk.core.payloads import pickup_payload
 from kiosk.ui.bridge import CoreBridge
 from kiosk.ui.i18n import Translator
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.theme import apply_theme
+
+if TYPE_CHECKING:
+    from hal.camera.simulated import SimulatedCamera
 
 T = TypeVar("T")
 
@@ -150,6 +155,55 @@ class SimulatorHandle:
         return self.simulator.door_open(*self._address(compartment_id))
 
 
+class CameraHandle:
+    """The simulated camera: hold things up to it as a person in front of the kiosk would."""
+
+    def __init__(self, camera: SimulatedCamera) -> None:
+        self.simulator = camera
+
+    def show_qr(self, payload: str) -> None:
+        """A phone showing a QR code with this payload (e.g. kiosk.pickup_qr(code))."""
+        self.simulator.show_qr(payload)
+
+    def show_code(self, symbology: str, payload: str) -> None:
+        """A printed code of any symbology the kiosk reads ("QR", "CODE128", "EAN13", ...)."""
+        from hal.codes import Symbology
+
+        try:
+            kind = Symbology(symbology.upper())
+        except ValueError:
+            known = ", ".join(member.value for member in Symbology)
+            raise ScenarioError(f"unknown symbology {symbology!r}; known: {known}") from None
+        self.simulator.show_code(kind, payload)
+
+    def show_image(self, path: str | Path) -> None:
+        self.simulator.show_image(path)
+
+    def clear(self) -> None:
+        """Nothing held up: the camera sees the lobby."""
+        self.simulator.clear()
+
+    def disconnect(self) -> None:
+        self.simulator.set_connected(False)
+
+    def reconnect(self) -> None:
+        self.simulator.set_connected(True)
+
+
+class ScannerHandle:
+    """A keyboard-wedge barcode scanner plugged into the kiosk: a scan types a burst of keys and Enter."""
+
+    def __init__(self, driver: KioskDriver) -> None:
+        self._driver = driver
+
+    def scan(self, text: str) -> None:
+        from kiosk.ui.wedge import send_scanner_burst
+
+        target = QApplication.focusWidget() or self._driver.window
+        send_scanner_burst(target, text)
+        QCoreApplication.processEvents()
+
+
 class KioskDriver:
     """One running kiosk with its window; every method acts or looks as a person at the screen would."""
 
@@ -181,8 +235,21 @@ class KioskDriver:
             windowed=True,
         )
         self.window.resize(*size)
+        self.app.add_frame_listener(self.bridge.offer_frame)
         self.window.show()
         self.run(self.app.start())
+        self.run(self.app.camera_ready.wait(), timeout=30.0)  # the first kiosk of a run imports OpenCV
+        self.scanner = ScannerHandle(self)
+
+    @property
+    def camera(self) -> CameraHandle:
+        if self.app.sim_camera is None:
+            raise ScenarioError("this kiosk has no simulated camera (config [camera] source = \"sim://NAME\")")
+        return CameraHandle(self.app.sim_camera)
+
+    def pickup_qr(self, code: str) -> str:
+        """The payload of the pickup QR code that the recipient of `code` gets in their message."""
+        return pickup_payload(self.config.locker.id, code)
 
     @property
     def sim(self) -> SimulatorHandle:

@@ -20,13 +20,15 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import HOOK_BIT_PROTOCOLS, KioskConfig, load_config
+from kiosk.config import HOOK_BIT_PROTOCOLS, CameraConfig, KioskConfig, load_config
 from kiosk.core.model import Timers
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "resources" / "config" / "demo.toml"
 
 # Hardware waits are real time (the simulator answers in microseconds); flow timers run on the ManualClock.
 FAST_HARDWARE = {"unlock_confirm_s": 0.02, "door_poll_s": 0.02, "board_scan_s": 0.1}
+# Enough frames to scan from, few enough that a suite of kiosks leaves the CPU to the tests.
+TEST_CAMERA_FPS = 15.0
 
 _bus_numbers = itertools.count(1)
 
@@ -44,9 +46,11 @@ def make_test_config(
     timers: dict[str, Any] | None = None,
     base: Path = DEMO_CONFIG,
     protocol: str | None = None,
+    camera: bool = True,
 ) -> KioskConfig:
     """The demo layout, with its database, secrets and bus moved into `directory`; with `protocol`, the same
-    doors wired to boards of that family (board numbers shifted to its first address)."""
+    doors wired to boards of that family (board numbers shifted to its first address). With `camera`, a
+    simulated camera of its own (kiosk.camera); without, no camera at all."""
     config = load_config(base)
     if protocol is not None and protocol != config.bus.protocol:
         from kiosk.app import first_board
@@ -66,7 +70,10 @@ def make_test_config(
     )
     bus = dataclasses.replace(config.bus, url=bus_url or f"sim://qa-{next(_bus_numbers)}")
     merged_timers = dataclasses.replace(Timers(), **{**FAST_HARDWARE, **(timers or {})})
-    return dataclasses.replace(config, locker=locker, bus=bus, timers=merged_timers)
+    camera_config = None
+    if camera:
+        camera_config = CameraConfig(f"sim://qa-camera-{next(_bus_numbers)}", fps=TEST_CAMERA_FPS)
+    return dataclasses.replace(config, locker=locker, bus=bus, timers=merged_timers, camera=camera_config)
 
 
 @pytest.fixture

@@ -1,12 +1,13 @@
 """The simulator console of `make demo`: every door of the simulated bank, and the hands of a tester.
 
 It plays the physical world around the kiosk: close a door the kiosk opened, pull one open, jam a latch,
-put a parcel in front of the infrared sensor, or cut a board off the bus.
+put a parcel in front of the infrared sensor, cut a board off the bus, or hold a phone with a QR code up to
+the camera.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -37,7 +38,16 @@ class _SimulatorSignals(QObject):
 
 
 class SimulatorConsole(QWidget):
-    def __init__(self, simulator: SimulatedBoards, layout: Sequence[Compartment]) -> None:
+    """camera_codes: (button label, QR payload) pairs; hold_up(payload) holds one up, None clears."""
+
+    def __init__(
+        self,
+        simulator: SimulatedBoards,
+        layout: Sequence[Compartment],
+        *,
+        camera_codes: Sequence[tuple[str, str]] = (),
+        hold_up: Callable[[str | None], None] | None = None,
+    ) -> None:
         super().__init__()
         self.setObjectName("simulator_console")
         self.setWindowTitle(self.tr("Simulator console"))
@@ -104,10 +114,31 @@ class SimulatorConsole(QWidget):
         column = QVBoxLayout(self)
         column.addWidget(intro)
         column.addLayout(boards_row)
+        if hold_up is not None and camera_codes:
+            column.addLayout(self._camera_row(camera_codes, hold_up))
         column.addWidget(self.table)
         self.setStyleSheet(CONSOLE_STYLE)
         self.resize(600, 760)
         self.refresh()
+
+    def _camera_row(
+        self, camera_codes: Sequence[tuple[str, str]], hold_up: Callable[[str | None], None]
+    ) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel(self.tr("Show the camera:")))
+        for index, (label, payload) in enumerate(camera_codes):
+            button = QPushButton(label)
+            button.setObjectName(f"sim_camera_code_{index}")
+            button.setAccessibleName(self.tr("Hold up the QR code %1").replace("%1", label))
+            button.clicked.connect(lambda _=False, p=payload: hold_up(p))
+            row.addWidget(button)
+        nothing = QPushButton(self.tr("Nothing"))
+        nothing.setObjectName("sim_camera_clear")
+        nothing.setAccessibleName(self.tr("Take the QR code away from the camera"))
+        nothing.clicked.connect(lambda: hold_up(None))
+        row.addWidget(nothing)
+        row.addStretch(1)
+        return row
 
     def _on_simulator_event(self, _event: object) -> None:
         self._signals.changed.emit()

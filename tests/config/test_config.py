@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from hal.codes import DEFAULT_DECODER
 from kiosk.config import (
     BusConfig,
+    CameraConfig,
     ConfigError,
     KioskConfig,
     LockerConfig,
+    ScannerConfig,
     config_with_overrides,
     load_config,
 )
@@ -157,6 +160,17 @@ def test_optional_keys_have_defaults(tmp_path: Path) -> None:
     assert config.timers == Timers()
 
 
+def test_camera_and_scanner_are_optional_and_checked(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, VALID)).camera is None
+    text = edited("[timers]\n", '[camera]\nsource = "frames"\nfps = 15\n[scanner]\nurl = "/dev/ttyACM0"\n'
+                                 "[timers]\n")
+    config = load_config(write(tmp_path, text))
+    assert config.camera == CameraConfig(str(tmp_path / "frames"), 640, 480, 15.0, DEFAULT_DECODER)
+    assert config.scanner == ScannerConfig("/dev/ttyACM0")
+    device = load_config(write(tmp_path, edited("[timers]\n", '[camera]\nsource = "0"\n[timers]\n')))
+    assert device.camera is not None and device.camera.source == "0"
+
+
 def test_the_config_path_may_be_relative(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, VALID)
     monkeypatch.chdir(tmp_path)
@@ -247,6 +261,24 @@ MISTAKES = [
      "compartments[3].lock: board 0 lock 1 is already used by compartments[0] (A01)"),
     (VALID.split("[[compartments]]")[0].replace("[locker]", "compartments = []\n[locker]"),
      "compartments: no compartments: at least one is required"),
+    # the camera, the locker id it puts in QR codes, and a serial scanner
+    (edited('id = "test-locker"', 'id = "test locker"'),
+     "locker.id: 'test locker' must be 1-40 letters, digits or dashes"),
+    (edited("[timers]\n", '[camera]\n[timers]\n'), "camera.source: missing required key"),
+    (edited("[timers]\n", '[camera]\nsource = " "\n[timers]\n'),
+     "camera.source: must not be empty: a device index such as \"0\", a device path, a video file, "
+     "a folder of images or sim://NAME"),
+    (edited("[timers]\n", '[camera]\nsource = "0"\nfsp = 30\n[timers]\n'),
+     "camera.fsp: unknown key (did you mean fps?)"),
+    (edited("[timers]\n", '[camera]\nsource = "0"\nfps = 0\n[timers]\n'),
+     "camera.fps: 0 is out of range 1..120"),
+    (edited("[timers]\n", '[camera]\nsource = "0"\nwidth = 8\n[timers]\n'),
+     "camera.width: 8 is out of range 16..4096"),
+    (edited("[timers]\n", '[camera]\nsource = "0"\ndecoder = "zabr"\n[timers]\n'),
+     "camera.decoder: unknown decoder 'zabr' (did you mean zbar?)"),
+    (edited("[timers]\n", '[scanner]\nurl = ""\n[timers]\n'),
+     "scanner.url: '' is not a transport URL: expected a device path, socket://host:port, "
+     "rfc2217://host:port or sim://NAME"),
     # TOML syntax, with the line
     (edited("retries = 3", "retries 3"),
      "line 12: invalid TOML: Expected '=' after a key in a key/value pair"),
