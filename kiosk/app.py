@@ -419,6 +419,8 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
                 closed.set()
 
         loop.add_reader(sys.stdin.fileno(), on_input)
+        await kiosk.camera_ready.wait()
+        print("camera ready", flush=True)
     try:
         await closed.wait()
     finally:

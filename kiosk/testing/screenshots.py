@@ -53,6 +53,7 @@ def capture_all(out_dir: Path, language: str) -> list[Path]:
 
 
 def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
+    from kiosk.core.payloads import courier_badge_payload
     from kiosk.testing.driver import KioskDriver
 
     assert isinstance(kiosk, KioskDriver)
@@ -77,9 +78,42 @@ def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
     shot("home-out_of_service")
     kiosk.sim.reconnect()
     kiosk.wait_until(lambda: kiosk.widget("pickup_button").isEnabled(), what="back in service")
+    kiosk.camera.show_qr("https://shop.example.com/order/4711")
+    kiosk.wait_until(lambda: "notice_label" in kiosk.visible_names(), what="the foreign-code notice")
+    shot("home-foreign_code")
+    kiosk.camera.show_qr(courier_badge_payload("COURIER-17", "K7Q2M9X4P8R3T6W1"))
+    kiosk.wait_until(lambda: kiosk.audit_kinds().count("courier_badge_scanned") == 1, what="the badge read")
+    shot("home-courier_badge")
+    kiosk.camera.clear()
+    kiosk.clock.advance(kiosk.config.timers.thank_you_s)
     kiosk.tap("pickup_button")
     kiosk.wait_screen("pickup_code")
     shot("pickup_code")
+    kiosk.tap("scan_button")
+    kiosk.wait_screen("pickup_scan")
+    preview = kiosk.widget("camera_preview")
+    kiosk.camera.show_qr(kiosk.pickup_qr("55555555"))  # nobody's code: the person is still holding it up
+    kiosk.wait_until(lambda: "error_label" in kiosk.visible_names() and preview.frames_shown > 5,
+                     what="the wrong-code message under a live picture")
+    shot("pickup_scan-wrong")
+    kiosk.camera.show_qr("LK1:P:SOME-OTHER-LOCKER:246810")
+    kiosk.wait_until(lambda: "not a pickup code" in kiosk.text() or "kein Abholcode" in kiosk.text(),
+                     what="the other-locker refusal")
+    shot("pickup_scan-foreign")
+    kiosk.camera.clear()
+    kiosk.tap("keypad_button")
+    kiosk.wait_screen("pickup_code")
+    kiosk.tap("scan_button")
+    kiosk.wait_screen("pickup_scan")
+    shown = preview.frames_shown
+    kiosk.wait_until(lambda: preview.frames_shown > shown + 5, what="the live picture")
+    shot("pickup_scan")
+    kiosk.camera.disconnect()
+    kiosk.wait_until(lambda: "camera_placeholder_label" in kiosk.visible_names(), what="no camera picture")
+    shot("pickup_scan-no_camera")
+    kiosk.camera.reconnect()
+    kiosk.tap("keypad_button")
+    kiosk.wait_screen("pickup_code")
     kiosk.type_code("999999")
     kiosk.wait_screen("pickup_code")
     shot("pickup_code-wrong")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import Property, QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
@@ -18,6 +18,9 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+if TYPE_CHECKING:  # numpy arrives with the camera, in the background: the home screen must not wait for it
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ def frame_to_image(frame: object) -> tuple[np.ndarray, QImage] | None:
     The image borrows the array's buffer (no copy, except of a sliced, non-contiguous array): keep the
     returned array alive as long as the image.
     """
+    import numpy as np
+
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         return None
     height, width = frame.shape[:2]
@@ -292,6 +297,8 @@ class CameraPreview(QWidget):
 
 
 def _describe(frame: object) -> str:
+    import numpy as np
+
     if isinstance(frame, np.ndarray):
         return f"an array of {frame.dtype} with shape {frame.shape}"
     return f"a {type(frame).__name__}"
