@@ -55,6 +55,7 @@ def capture_all(out_dir: Path, language: str) -> list[Path]:
 def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
     from kiosk.core.payloads import courier_badge_payload
     from kiosk.testing.driver import KioskDriver
+    from kiosk.ui.camera_preview import CameraPreview
 
     assert isinstance(kiosk, KioskDriver)
     two = [kiosk.seed_parcel(size="S", code="246810"), kiosk.seed_parcel(size="M", code="246810")]
@@ -92,6 +93,7 @@ def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
     kiosk.tap("scan_button")
     kiosk.wait_screen("pickup_scan")
     preview = kiosk.widget("camera_preview")
+    assert isinstance(preview, CameraPreview)
     kiosk.camera.show_qr(kiosk.pickup_qr("55555555"))  # nobody's code: the person is still holding it up
     kiosk.wait_until(lambda: "error_label" in kiosk.visible_names() and preview.frames_shown > 5,
                      what="the wrong-code message under a live picture")
