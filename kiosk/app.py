@@ -193,7 +193,7 @@ class KioskApp:
         if name is not None:
             if self.sim_camera is None:
                 self.sim_camera = modules.SimulatedCamera(camera_config.width, camera_config.height,
-                                                          camera_config.fps)
+                                                          camera_config.fps, name=name)
             modules.register_camera(name, self.sim_camera)
         return modules.open_camera(camera_config.source, camera_config.width, camera_config.height,
                                    camera_config.fps)
@@ -437,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if arguments.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # python-barcode announces at import that it draws no images without Pillow; the kiosk draws its own.
+    logging.getLogger("pyBarcode").setLevel(logging.WARNING)
     try:
         config = load_config(arguments.config)
     except ConfigError as error:
