@@ -15,11 +15,14 @@ import argparse
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hal.camera import Frame
-from hal.camera.capture import OpenCvCamera, list_cameras, open_camera
 from hal.cli.output import Output
+
+if TYPE_CHECKING:
+    from hal.camera import Frame
+
+# OpenCV and numpy load only when a camera command runs (see hal.cli.decode for why).
 
 EXIT_OK = 0
 EXIT_HARDWARE = 1
@@ -67,6 +70,8 @@ def add_camera_command(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def list_command(args: argparse.Namespace, out: Output) -> int:
+    from hal.camera.capture import list_cameras
+
     cameras = list_cameras()
     if not cameras:
         return out.fail(EXIT_HARDWARE, "no cameras found", error="no_cameras")
@@ -108,6 +113,8 @@ class _Counter:
 
 
 def run_camera_test(args: argparse.Namespace, out: Output) -> int:
+    from hal.camera.capture import OpenCvCamera, open_camera
+
     camera = open_camera(args.device, args.width, args.height, args.fps)  # ValueError: exit 2, one line
     counter = _Counter()
     dropped = False

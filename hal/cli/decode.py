@@ -19,15 +19,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cv2
-import numpy as np
-
-from hal.camera import Image
 from hal.cli.output import Output
 from hal.codes import DECODER_NAMES, DEFAULT_DECODER, Symbology
-from hal.codes.decode import make_decoder
+
+if TYPE_CHECKING:
+    from hal.camera import Image
+
+# numpy, OpenCV and the decoders load only when `decode` runs: numpy's BLAS starts threads that do not block
+# SIGTERM, which would kill `locker-hal sim` before it can stop its simulator cleanly, and every other
+# command would pay for the imports.
 
 EXIT_OK = 0
 EXIT_UNREADABLE = 1
@@ -94,6 +96,8 @@ def add_decode_command(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run_decode(args: argparse.Namespace, out: Output) -> int:
     symbologies = frozenset().union(*args.symbology) if args.symbology else frozenset(Symbology)
+    from hal.codes.decode import make_decoder
+
     decoder = make_decoder(args.decoder)
     status = EXIT_OK
     for path in args.files:
@@ -111,6 +115,9 @@ def run_decode(args: argparse.Namespace, out: Output) -> int:
 
 def read_image(path: str) -> Image | None:
     """The image in a file as 8-bit BGR or grey (transparency laid over white); None if it cannot be read."""
+    import cv2
+    import numpy as np
+
     with _opencv_quiet():
         try:
             image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
@@ -134,6 +141,8 @@ def read_image(path: str) -> Image | None:
 @contextmanager
 def _opencv_quiet() -> Iterator[None]:
     """OpenCV logs its own warnings for missing or broken files on stderr; the one line we print says it."""
+    import cv2
+
     logging = cv2.utils.logging
     level = logging.getLogLevel()
     logging.setLogLevel(logging.LOG_LEVEL_SILENT)

@@ -123,7 +123,24 @@ _ZBAR_CFG_Y_DENSITY = 0x101
 _ZBAR_GREY_FOURCC = 0x30303859  # "Y800": 8-bit grey
 
 
-class ZbarDecoder:
+class _GreyDecoder:
+    """A decoder that works on the grey frame: the conversion happens once, here."""
+
+    symbologies: frozenset[Symbology]
+
+    def decode(self, image: Image, symbologies: frozenset[Symbology]) -> list[Decoded]:
+        if not symbologies & self.symbologies:
+            return []
+        grey = grey_of(image)
+        if grey is None:
+            return []
+        return self.decode_grey(grey, symbologies)
+
+    def decode_grey(self, grey: Image, symbologies: frozenset[Symbology]) -> list[Decoded]:
+        raise NotImplementedError
+
+
+class ZbarDecoder(_GreyDecoder):
     """libzbar through pyzbar's ctypes bindings; one image scanner per call, so threads share nothing.
 
     `scan_density` N scans every Nth row and column (zbar's default is 1). Measured with 2: the same mild
@@ -139,14 +156,6 @@ class ZbarDecoder:
         if scan_density < 1:
             raise ValueError(f"scan_density must be 1 or more, not {scan_density}")
         self.scan_density = scan_density
-
-    def decode(self, image: Image, symbologies: frozenset[Symbology]) -> list[Decoded]:
-        if not symbologies & self.symbologies:
-            return []
-        grey = grey_of(image)
-        if grey is None:
-            return []
-        return self.decode_grey(grey, symbologies)
 
     def decode_grey(self, grey: Image, symbologies: frozenset[Symbology]) -> list[Decoded]:
         kinds = [int(_ZBAR_TYPES[symbology]) for symbology in symbologies & ZBAR_SYMBOLOGIES]
@@ -236,7 +245,7 @@ SMALL_MODULE_SYMBOLOGIES: frozenset[Symbology] = frozenset(
 ENLARGE = 1.5
 
 
-class ZxingDecoder:
+class ZxingDecoder(_GreyDecoder):
     """zxing-cpp, asked for exactly the requested formats: the frame; if nothing, the inverted frame; if still
     nothing, the frame enlarged 1.5x for the 2D and stacked codes asked for.
 
@@ -244,14 +253,6 @@ class ZxingDecoder:
 
     name = "zxing"
     symbologies: frozenset[Symbology] = ZXING_SYMBOLOGIES
-
-    def decode(self, image: Image, symbologies: frozenset[Symbology]) -> list[Decoded]:
-        if not symbologies & self.symbologies:
-            return []
-        grey = grey_of(image)
-        if grey is None:
-            return []
-        return self.decode_grey(grey, symbologies)
 
     def decode_grey(self, grey: Image, symbologies: frozenset[Symbology]) -> list[Decoded]:
         wanted = symbologies & ZXING_SYMBOLOGIES

@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -108,43 +109,79 @@ def measure_start_and_memory() -> tuple[list[float], list[float], list[float]]:
     return starts, cameras, memory
 
 
+@dataclasses.dataclass
+class UnlockWatch:
+    """When the simulated Kerong boards read an unlock frame (the moment a real latch would pull)."""
+
+    seen: threading.Event = dataclasses.field(default_factory=threading.Event)
+    at: list[float] = dataclasses.field(default_factory=list)
+
+    def clear(self) -> None:
+        self.seen.clear()
+        self.at.clear()
+
+
+def kerong_bus_on_a_pty() -> tuple[Any, str, UnlockWatch]:
+    """Two simulated Kerong boards on a pseudo-terminal at 19200 baud, and a watch on their unlock frames."""
+    from hal.lockboard.kerong.simulator import EventKind, KerongSimulator, SimEvent
+
+    simulator = KerongSimulator(boards=2, baudrate=19200)
+    device = simulator.serve_pty()
+    unlocks = UnlockWatch()
+
+    def on_event(event: SimEvent) -> None:
+        if event.kind is EventKind.FRAME_IN and len(event.frame) == 5 and event.frame[2] == 0x31:
+            unlocks.at.append(event.at)
+            unlocks.seen.set()
+
+    simulator.add_listener(on_event)
+    return simulator, device, unlocks
+
+
+class StallMeter:
+    """A 5 ms Qt timer; its worst lateness between start() and stop() is the event loop's longest stall."""
+
+    INTERVAL_MS = 5
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QElapsedTimer, QTimer
+
+        self._timer = QTimer()
+        self._timer.setInterval(self.INTERVAL_MS)
+        self._timer.timeout.connect(self._beat)
+        self._elapsed = QElapsedTimer()
+        self._worst_ms = 0.0
+
+    def _beat(self) -> None:
+        if self._elapsed.isValid():
+            self._worst_ms = max(self._worst_ms, self._elapsed.nsecsElapsed() / 1e6 - self.INTERVAL_MS)
+        self._elapsed.restart()
+
+    def start(self) -> None:
+        self._worst_ms = 0.0
+        self._elapsed.invalidate()
+        self._timer.start()
+
+    def stop(self) -> float:
+        self._timer.stop()
+        return self._worst_ms
+
+
 def measure_pickups() -> tuple[list[float], list[float]]:
-    from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from hal.lockboard.kerong.simulator import EventKind, KerongSimulator, SimEvent
     from kiosk.testing.driver import KioskDriver, qasync_loop_on
     from kiosk.testing.plugin import make_test_config
 
     application = QApplication.instance() or QApplication([])
     assert isinstance(application, QApplication)
     latencies: list[float] = []
-    stalls: list[float] = []
-    simulator = KerongSimulator(boards=2, baudrate=19200)
-    device = simulator.serve_pty()
-    unlock_seen = threading.Event()
-    unlock_at: list[float] = []
-
-    def on_event(event: SimEvent) -> None:
-        if event.kind is EventKind.FRAME_IN and len(event.frame) == 5 and event.frame[2] == 0x31:
-            unlock_at.append(event.at)
-            unlock_seen.set()
-
-    simulator.add_listener(on_event)
+    stall_ms: list[float] = []
+    simulator, device, unlocks = kerong_bus_on_a_pty()
     with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
         config = make_test_config(Path(scratch), bus_url=device, timers={"inactivity_s": 3600})
         kiosk = KioskDriver(config, simulator)
-        heartbeat = QTimer()
-        heartbeat.setInterval(5)
-        elapsed = QElapsedTimer()
-        worst_gap = [0.0]
-
-        def beat() -> None:
-            if elapsed.isValid():
-                worst_gap[0] = max(worst_gap[0], elapsed.nsecsElapsed() / 1e6 - 5)
-            elapsed.restart()
-
-        heartbeat.timeout.connect(beat)
+        stalls = StallMeter()
         try:
             for run in range(PICKUP_RUNS):
                 parcel = kiosk.seed_parcel(size="S", code=f"{400000 + run}")
@@ -152,27 +189,23 @@ def measure_pickups() -> tuple[list[float], list[float]]:
                 kiosk.wait_screen("pickup_code")
                 for digit in parcel.code:
                     kiosk.tap(f"key_{digit}")
-                unlock_seen.clear()
-                unlock_at.clear()
-                worst_gap[0] = 0.0
-                elapsed.invalidate()
-                heartbeat.start()
+                unlocks.clear()
+                stalls.start()
                 tapped = time.monotonic()
                 kiosk.tap("key_ok")
-                kiosk.wait_until(unlock_seen.is_set, what="the unlock frame at the simulator")
-                latencies.append((unlock_at[0] - tapped) * 1000)
+                kiosk.wait_until(unlocks.seen.is_set, what="the unlock frame at the simulator")
+                latencies.append((unlocks.at[0] - tapped) * 1000)
                 kiosk.wait_screen("door_open")
                 kiosk.wait_door_open(parcel.compartment)
                 kiosk.sim.close_door(parcel.compartment)
                 kiosk.wait_screen("thank_you")
-                heartbeat.stop()
-                stalls.append(worst_gap[0])
+                stall_ms.append(stalls.stop())
                 kiosk.tap("done_button")
                 kiosk.wait_screen("home")
         finally:
             kiosk.shutdown()
             simulator.stop()
-    return latencies, stalls
+    return latencies, stall_ms
 
 
 SCAN_RUNS = 20
@@ -183,10 +216,8 @@ def measure_scans() -> dict[str, list[float]]:
     """Pickup by QR on the real kiosk: a simulated 640x480 camera at 30 fps, the default decoder, a Kerong
     simulator on a pty. Latency from the frame the code was decoded in (and from the moment it was held
     up) to the unlock frame at the board; the scan screen's preview rate and the loop's stalls meanwhile."""
-    from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from hal.lockboard.kerong.simulator import EventKind, KerongSimulator, SimEvent
     from kiosk.config import CameraConfig
     from kiosk.testing.driver import KioskDriver, qasync_loop_on
     from kiosk.testing.plugin import make_test_config
@@ -195,57 +226,33 @@ def measure_scans() -> dict[str, list[float]]:
     assert isinstance(application, QApplication)
     figures: dict[str, list[float]] = {"frame": [], "held": [], "stall": [], "preview_fps": [],
                                        "preview_stall": []}
-    simulator = KerongSimulator(boards=2, baudrate=19200)
-    device = simulator.serve_pty()
-    unlock_seen = threading.Event()
-    unlock_at: list[float] = []
-
-    def on_event(event: SimEvent) -> None:
-        if event.kind is EventKind.FRAME_IN and len(event.frame) == 5 and event.frame[2] == 0x31:
-            unlock_at.append(event.at)
-            unlock_seen.set()
-
-    simulator.add_listener(on_event)
+    simulator, device, unlocks = kerong_bus_on_a_pty()
     with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
         config = make_test_config(Path(scratch), bus_url=device, timers={"inactivity_s": 3600})
         config = dataclasses.replace(config, camera=CameraConfig("sim://bench-camera", fps=30.0))
         kiosk = KioskDriver(config, simulator)
-        heartbeat = QTimer()
-        heartbeat.setInterval(5)
-        elapsed = QElapsedTimer()
-        worst_gap = [0.0]
-
-        def beat() -> None:
-            if elapsed.isValid():
-                worst_gap[0] = max(worst_gap[0], elapsed.nsecsElapsed() / 1e6 - 5)
-            elapsed.restart()
-
-        heartbeat.timeout.connect(beat)
+        stalls = StallMeter()
         scanner = kiosk.app.camera_scanner
         camera = kiosk.camera
         assert scanner is not None
         try:
             for run in range(SCAN_RUNS):
                 parcel = kiosk.seed_parcel(size="S", code=f"{500000 + run}")
-                unlock_seen.clear()
-                unlock_at.clear()
-                worst_gap[0] = 0.0
-                elapsed.invalidate()
-                heartbeat.start()
+                unlocks.clear()
+                stalls.start()
                 reads_before = len(scanner.recent_reads)
                 held_at = time.monotonic()
                 camera.show_qr(kiosk.pickup_qr(parcel.code))
-                kiosk.wait_until(unlock_seen.is_set, what="the unlock frame at the simulator")
+                kiosk.wait_until(unlocks.seen.is_set, what="the unlock frame at the simulator")
                 read = scanner.recent_reads[-1]
                 assert len(scanner.recent_reads) > reads_before
-                figures["frame"].append((unlock_at[0] - read.captured_at) * 1000)
-                figures["held"].append((unlock_at[0] - held_at) * 1000)
+                figures["frame"].append((unlocks.at[0] - read.captured_at) * 1000)
+                figures["held"].append((unlocks.at[0] - held_at) * 1000)
                 kiosk.wait_door_open(parcel.compartment)
                 camera.clear()
                 kiosk.sim.close_door(parcel.compartment)
                 kiosk.wait_screen("thank_you")
-                heartbeat.stop()
-                figures["stall"].append(worst_gap[0])
+                figures["stall"].append(stalls.stop())
                 kiosk.tap("done_button")
                 kiosk.wait_screen("home")
             # The scan screen with a code in view that is not for this locker: decoded on every frame.
@@ -255,19 +262,17 @@ def measure_scans() -> dict[str, list[float]]:
             camera.show_qr("https://example.com/this-is-not-a-locker-code")
             preview = kiosk.widget("camera_preview")
             for _ in range(3):
-                worst_gap[0] = 0.0
-                elapsed.invalidate()
-                heartbeat.start()
+                stalls.start()
                 shown_before, decoded_before = preview.frames_shown, scanner.frames_decoded
                 started = time.monotonic()
                 kiosk.wait_until(lambda started=started: time.monotonic() - started >= PREVIEW_SECONDS,
                                  timeout=PREVIEW_SECONDS + 5)
                 seconds = time.monotonic() - started
-                heartbeat.stop()
+                preview_stall = stalls.stop()
                 figures["preview_fps"].append((preview.frames_shown - shown_before) / seconds)
                 figures["decode_fps"] = [*figures.get("decode_fps", []),
                                          (scanner.frames_decoded - decoded_before) / seconds]
-                figures["preview_stall"].append(worst_gap[0])
+                figures["preview_stall"].append(preview_stall)
         finally:
             kiosk.shutdown()
             simulator.stop()

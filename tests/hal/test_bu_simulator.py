@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sim_exchange import exchange, no_reply
 
 from hal.lockboard.base import SimulatedBoards
 from hal.lockboard.bu.simulator import BuSimulator, EventKind, SimEvent, SimLockState
@@ -46,11 +47,6 @@ def read_within(port: SerialLike, size: int, seconds: float) -> bytes:
     while len(data) < size and time.monotonic() < deadline:
         data += port.read(size - len(data))
     return data
-
-
-def exchange(port: SerialLike, request: bytes, reply_length: int) -> bytes:
-    port.write(request)
-    return port.read(reply_length)
 
 
 def test_the_common_simulator_surface() -> None:
@@ -111,7 +107,7 @@ def test_a_board_with_fewer_locks_reads_the_missing_ones_closed() -> None:
         small.open_door(1, 12)
         # S9-16 F7: lock 12 open; 13-16 and 17-24 are not fitted and read closed
         assert exchange(link, QUERY_ALL_BOARD_1, 7) == bytes.fromhex("80 01 FF F7 FF 33 45")
-        assert exchange(link, bytes.fromhex("80 01 0D 33 BF"), 5) == b"", "no lock 13 on a 12-lock board"
+        assert no_reply(link, bytes.fromhex("80 01 0D 33 BF"), 5) == b"", "no lock 13 on a 12-lock board"
         with pytest.raises(ValueError, match="lock must be 1-12"):
             small.open_door(1, 13)
     finally:
@@ -150,7 +146,7 @@ def test_a_door_that_sticks_stays_open(simulator: BuSimulator, port: SerialLike)
 )
 def test_addresses_the_bus_does_not_have_are_silent(simulator: BuSimulator, port: SerialLike,
                                                     request_hex: str) -> None:
-    assert exchange(port, bytes.fromhex(request_hex), 7) == b""
+    assert no_reply(port, bytes.fromhex(request_hex), 7) == b""
     assert not any(state.door_open for board in simulator.snapshot().values() for state in board.values())
 
 
@@ -158,11 +154,11 @@ def test_a_disconnected_board_is_silent_but_the_others_answer(simulator: BuSimul
                                                               port: SerialLike) -> None:
     simulator.set_connected(False, board=1)
     assert not simulator.connected(1)
-    assert exchange(port, UNLOCK_1_3, 5) == b""
+    assert no_reply(port, UNLOCK_1_3, 5) == b""
     assert not simulator.door_open(1, 3), "a board cut off the bus never sees the pulse"
     assert exchange(port, QUERY_ALL_BOARD_2, 7) == ALL_CLOSED_BOARD_2
     simulator.set_connected(False)
-    assert exchange(port, QUERY_ALL_BOARD_2, 7) == b""
+    assert no_reply(port, QUERY_ALL_BOARD_2, 7) == b""
     simulator.set_connected(True)
     assert exchange(port, QUERY_ALL_BOARD_1, 7) == ALL_CLOSED_BOARD_1
 
@@ -170,8 +166,8 @@ def test_a_disconnected_board_is_silent_but_the_others_answer(simulator: BuSimul
 def test_bad_requests_are_ignored_as_noise(simulator: BuSimulator, port: SerialLike) -> None:
     events: list[SimEvent] = []
     simulator.add_listener(events.append)
-    assert exchange(port, bytes.fromhex("8A 01 03 11 98"), 5) == b""  # bad checksum
-    assert exchange(port, bytes.fromhex("8A 01 03 33 BB"), 5) == b""  # an unlock must carry 11
+    assert no_reply(port, bytes.fromhex("8A 01 03 11 98"), 5) == b""  # bad checksum
+    assert no_reply(port, bytes.fromhex("8A 01 03 33 BB"), 5) == b""  # an unlock must carry 11
     assert exchange(port, b"\xff\x8a\x01" + QUERY_ALL_BOARD_1, 7) == ALL_CLOSED_BOARD_1
     assert not simulator.door_open(1, 3)
     noise = [event.frame for event in events if event.kind == EventKind.NOISE]
@@ -232,7 +228,7 @@ def test_a_slow_reply_comes_late(simulator: BuSimulator, port: SerialLike) -> No
 
 def test_a_silent_unlock_still_pulses(simulator: BuSimulator, port: SerialLike) -> None:
     simulator.set_unlock_ack(False)
-    assert exchange(port, UNLOCK_1_3, 5) == b""
+    assert no_reply(port, UNLOCK_1_3, 5) == b""
     assert simulator.door_open(1, 3)
 
 
@@ -241,10 +237,10 @@ def test_a_busy_board_misses_its_next_requests(simulator: BuSimulator, port: Ser
     simulator.add_listener(events.append)
     simulator.set_busy(1, 2)
     assert simulator.busy(1) == 2
-    assert exchange(port, UNLOCK_1_3, 5) == b""
+    assert no_reply(port, UNLOCK_1_3, 5) == b""
     assert not simulator.door_open(1, 3), "a busy board does not act on what it missed"
     assert exchange(port, QUERY_ALL_BOARD_2, 7) == ALL_CLOSED_BOARD_2, "only board 1 is busy"
-    assert exchange(port, QUERY_ALL_BOARD_1, 7) == b""
+    assert no_reply(port, QUERY_ALL_BOARD_1, 7) == b""
     assert simulator.busy(1) == 0
     assert exchange(port, QUERY_ALL_BOARD_1, 7) == ALL_CLOSED_BOARD_1
     missed = [event.frame for event in events if event.kind == EventKind.FRAME_IN and event.value is False]

@@ -51,6 +51,15 @@ class Cli:
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._reader = threading.Thread(target=self._read, name="cli stdout", daemon=True)
         self._reader.start()
+        # Drained as it comes: a CLI that logs a lot would otherwise fill the pipe and block, never exit.
+        self._errors: list[str] = []
+        self._error_reader = threading.Thread(target=self._read_errors, name="cli stderr", daemon=True)
+        self._error_reader.start()
+
+    def _read_errors(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._errors.append(line)
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -83,14 +92,17 @@ class Cli:
         return code, rest, self.stderr()
 
     def stderr(self) -> str:
-        assert self.process.stderr is not None
-        return self.process.stderr.read() if self.process.poll() is not None else "(still running)"
+        if self.process.poll() is None:
+            return "(still running)"
+        self._error_reader.join(timeout=10)
+        return "".join(self._errors)
 
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=10)
         self._reader.join(timeout=10)
+        self._error_reader.join(timeout=10)
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
@@ -655,3 +667,10 @@ def test_every_protocol_can_be_served_by_the_cli(any_simulator: SimulatedBoards,
     assert served.line() == "faults: garble=1, delay=0"
     served.process.send_signal(signal.SIGTERM)
     assert served.finish() == (0, [], "")
+
+
+def test_the_command_line_loads_no_numpy_until_a_camera_or_decode_command_runs() -> None:
+    """numpy's BLAS starts threads at import that do not block SIGTERM: one of them would take the signal
+    meant for `sim`'s sigwait and the process would die (exit -15) instead of stopping its simulator."""
+    check = "import sys, hal.cli; sys.exit(1 if {'numpy', 'cv2'} & set(sys.modules) else 0)"
+    assert subprocess.run([sys.executable, "-c", check], cwd=REPO, timeout=30).returncode == 0

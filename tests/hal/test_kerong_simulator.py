@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sim_exchange import exchange, no_reply
 
 from hal.lockboard.kerong.simulator import EventKind, KerongSimulator, SimEvent, SimLockState
 from hal.transport import SerialLike, open_transport, register_simulator, unregister_simulator
@@ -26,11 +27,6 @@ def port(sim_url: str) -> Iterator[SerialLike]:
     link = open_transport(sim_url, baudrate=19200, timeout=0.05)
     yield link
     link.close()
-
-
-def exchange(port: SerialLike, request: bytes, reply_length: int) -> bytes:
-    port.write(request)
-    return port.read(reply_length)
 
 
 def test_status_of_a_closed_empty_board(port: SerialLike) -> None:
@@ -83,17 +79,17 @@ def test_a_jammed_latch_ignores_the_pulse(simulator: KerongSimulator, port: Seri
 def test_a_disconnected_board_is_silent_but_the_others_answer(simulator: KerongSimulator,
                                                               port: SerialLike) -> None:
     simulator.set_connected(False, board=1)
-    assert exchange(port, UNLOCK_BOARD_1_LOCK_3, 9) == b""
+    assert no_reply(port, UNLOCK_BOARD_1_LOCK_3, 9) == b""
     assert not simulator.door_open(1, 3), "a board cut off the bus never sees the pulse"
     assert exchange(port, STATUS_BOARD_0, 9) == ALL_CLOSED_BOARD_0
     simulator.set_connected(False)
-    assert exchange(port, STATUS_BOARD_0, 9) == b""
+    assert no_reply(port, STATUS_BOARD_0, 9) == b""
     simulator.set_connected(True)
     assert exchange(port, STATUS_BOARD_1, 9) == ALL_CLOSED_BOARD_1
 
 
 def test_a_board_beyond_the_bus_is_silent(port: SerialLike) -> None:
-    assert exchange(port, bytes.fromhex("02 50 30 03 85"), 9) == b""
+    assert no_reply(port, bytes.fromhex("02 50 30 03 85"), 9) == b""
 
 
 def test_status_of_all_boards_answers_once_per_board(port: SerialLike) -> None:
@@ -110,7 +106,7 @@ def test_unlock_all_opens_every_free_latch_of_one_board(simulator: KerongSimulat
 def test_bad_requests_are_ignored_as_noise(simulator: KerongSimulator, port: SerialLike) -> None:
     events: list[SimEvent] = []
     simulator.add_listener(events.append)
-    assert exchange(port, bytes.fromhex("02 12 31 03 49"), 9) == b""  # bad checksum
+    assert no_reply(port, bytes.fromhex("02 12 31 03 49"), 9) == b""  # bad checksum
     assert exchange(port, b"\xff\xfe" + STATUS_BOARD_0, 9) == ALL_CLOSED_BOARD_0
     assert not simulator.door_open(1, 3)
     noise = b"".join(event.frame for event in events if event.kind == EventKind.NOISE)
@@ -153,10 +149,10 @@ def test_faults_garbled_slow_and_silent_unlock(simulator: KerongSimulator, port:
     assert exchange(port, STATUS_BOARD_0, 9) == ALL_CLOSED_BOARD_0[:-1] + bytes([0x38 ^ 0xFF])
     assert exchange(port, STATUS_BOARD_0, 9) == ALL_CLOSED_BOARD_0
     simulator.set_unlock_ack(False)
-    assert exchange(port, UNLOCK_BOARD_1_LOCK_3, 9) == b""
+    assert no_reply(port, UNLOCK_BOARD_1_LOCK_3, 9) == b""
     assert simulator.door_open(1, 3)
     simulator.set_reply_delay(0.2)
-    assert exchange(port, STATUS_BOARD_0, 9) == b"", "a reply slower than the 50 ms read timeout"
+    assert no_reply(port, STATUS_BOARD_0, 9) == b"", "a reply slower than the 50 ms read timeout"
 
 
 def test_control_calls_check_their_arguments(simulator: KerongSimulator) -> None:
@@ -216,7 +212,7 @@ def test_a_busy_board_misses_its_next_requests_then_answers(simulator: KerongSim
                                                             port: SerialLike) -> None:
     simulator.set_busy(1, 2)
     assert simulator.busy(1) == 2
-    assert exchange(port, UNLOCK_BOARD_1_LOCK_3, 9) == b"", "missed: not acted on, not answered"
+    assert no_reply(port, UNLOCK_BOARD_1_LOCK_3, 9) == b"", "missed: not acted on, not answered"
     assert not simulator.door_open(1, 3)
     assert exchange(port, STATUS_ALL_AT_00, 18) == ALL_CLOSED_BOARD_0, "the broadcast is missed too"
     assert simulator.busy(1) == 0
@@ -282,7 +278,7 @@ def test_the_query_all_address_can_be_required() -> None:
     register_simulator("hal-test-strict", strict)
     link = open_transport("sim://hal-test-strict", baudrate=19200, timeout=0.05)
     try:
-        assert exchange(link, STATUS_ALL_AT_00, 18) == b""
+        assert no_reply(link, STATUS_ALL_AT_00, 18) == b""
         assert exchange(link, STATUS_ALL_AT_FF, 18) == ALL_CLOSED_BOARD_0 + ALL_CLOSED_BOARD_1
     finally:
         link.close()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sim_exchange import exchange, no_reply
 
 from hal.lockboard.wkly.simulator import EventKind, SimEvent, SimLockState, WklySimulator
 from hal.transport import SerialLike, open_transport, register_simulator, unregister_simulator
@@ -50,11 +51,6 @@ def port(sim_url: str) -> Iterator[SerialLike]:
     link = open_transport(sim_url, baudrate=9600, timeout=0.05)
     yield link
     link.close()
-
-
-def exchange(port: SerialLike, request: bytes, reply_length: int) -> bytes:
-    port.write(request)
-    return port.read(reply_length)
 
 
 def test_query_all_of_closed_boards(port: SerialLike) -> None:
@@ -101,7 +97,7 @@ def test_a_jammed_latch_ignores_the_pulse_and_says_so(simulator: WklySimulator, 
 def test_open_all_pushes_every_door_that_opens(simulator: WklySimulator, port: SerialLike) -> None:
     simulator.jam(1, 2)
     pushes = [bytes.fromhex(f"{H} 0A 01 85 {lock:02X} 00 {0x86 ^ 1 ^ lock:02X}") for lock in (1, 3, 4)]
-    assert exchange(port, OPEN_ALL_BOARD_1, 39) == b"".join(pushes) + OPEN_ALL_DONE_BOARD_1
+    assert no_reply(port, OPEN_ALL_BOARD_1, 39) == b"".join(pushes) + OPEN_ALL_DONE_BOARD_1
     assert [lock for lock, state in simulator.snapshot()[1].items() if not state.door_open] == [2]
     assert not any(state.door_open for state in simulator.snapshot()[0].values())
 
@@ -170,7 +166,7 @@ def test_an_open_is_acknowledged_after_the_pulse(simulator: WklySimulator, sim_u
 
 def test_a_disconnected_board_neither_answers_nor_pushes(simulator: WklySimulator, port: SerialLike) -> None:
     simulator.set_connected(False, board=1)
-    assert exchange(port, OPEN_BOARD_1_LOCK_3, 21) == b""
+    assert no_reply(port, OPEN_BOARD_1_LOCK_3, 21) == b""
     assert not simulator.door_open(1, 3), "a board cut off the bus never sees the pulse"
     simulator.open_door(1, 4)
     assert port.read(10) == b"", "a change while cut off is never pushed"
@@ -181,7 +177,7 @@ def test_a_disconnected_board_neither_answers_nor_pushes(simulator: WklySimulato
 
 
 def test_a_board_beyond_the_bus_is_silent(port: SerialLike) -> None:
-    assert exchange(port, bytes.fromhex(f"{H} 08 05 84 80"), 14) == b""
+    assert no_reply(port, bytes.fromhex(f"{H} 08 05 84 80"), 14) == b""
 
 
 def test_faults_garbled_reply_garbled_push_and_slow_reply(simulator: WklySimulator, port: SerialLike) -> None:
@@ -193,13 +189,13 @@ def test_faults_garbled_reply_garbled_push_and_slow_reply(simulator: WklySimulat
     simulator.close_door(1, 3)
     assert port.read(20) == PUSH_BOARD_1_LOCK_3_OPEN[:-1] + bytes([0x84 ^ 0xFF]) + PUSH_BOARD_1_LOCK_3_CLOSED
     simulator.set_reply_delay(0.2)
-    assert exchange(port, QUERY_ALL_BOARD_0, 14) == b"", "a reply slower than the 50 ms read timeout"
+    assert no_reply(port, QUERY_ALL_BOARD_0, 14) == b"", "a reply slower than the 50 ms read timeout"
 
 
 def test_bad_requests_are_ignored_as_noise(simulator: WklySimulator, port: SerialLike) -> None:
     events: list[SimEvent] = []
     simulator.add_listener(events.append)
-    assert exchange(port, OPEN_BOARD_1_LOCK_3[:-1] + b"\x00", 21) == b""  # bad checksum
+    assert no_reply(port, OPEN_BOARD_1_LOCK_3[:-1] + b"\x00", 21) == b""  # bad checksum
     assert exchange(port, b"\xff\xfe" + QUERY_ALL_BOARD_0, 14) == FOUR_CLOSED_BOARD_0
     assert not simulator.door_open(1, 3)
     noise = b"".join(event.frame for event in events if event.kind == EventKind.NOISE)
