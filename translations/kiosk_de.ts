@@ -4,12 +4,12 @@
 <context>
     <name>CameraPreview</name>
     <message>
-        <location filename="../kiosk/ui/camera_preview.py" line="258"/>
+        <location filename="../kiosk/ui/camera_preview.py" line="263"/>
         <source>The camera shows no picture. Please type your code instead.</source>
         <translation>Die Kamera liefert kein Bild. Bitte geben Sie Ihren Code stattdessen über die Tasten ein.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/camera_preview.py" line="290"/>
+        <location filename="../kiosk/ui/camera_preview.py" line="295"/>
         <source>Camera picture: hold your QR code inside the frame</source>
         <translation>Kamerabild: Halten Sie Ihren QR-Code in den Rahmen</translation>
     </message>
@@ -136,67 +136,72 @@
         <translation>Was möchten Sie tun?</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="119"/>
+        <location filename="../kiosk/ui/screens/home.py" line="120"/>
         <source>Pick up a parcel</source>
         <translation>Paket abholen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="119"/>
+        <location filename="../kiosk/ui/screens/home.py" line="121"/>
+        <source>with your pickup code or its QR code</source>
+        <translation>mit Ihrem Abholcode oder seinem QR-Code</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="122"/>
         <source>with your pickup code</source>
         <translation>mit Ihrem Abholcode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="120"/>
+        <location filename="../kiosk/ui/screens/home.py" line="124"/>
         <source>Send or return</source>
         <translation>Versenden oder Retoure</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="120"/>
+        <location filename="../kiosk/ui/screens/home.py" line="124"/>
         <source>with your return code</source>
         <translation>mit Ihrem Retourencode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="121"/>
+        <location filename="../kiosk/ui/screens/home.py" line="125"/>
         <source>Parcel locker logo</source>
         <translation>Logo der Paketstation</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="124"/>
+        <location filename="../kiosk/ui/screens/home.py" line="128"/>
         <source>Change language to %1</source>
         <translation>Sprache wechseln: %1</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="125"/>
+        <location filename="../kiosk/ui/screens/home.py" line="129"/>
         <source>♿ Accessibility: on</source>
         <translation>♿ Barrierefrei: an</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="126"/>
+        <location filename="../kiosk/ui/screens/home.py" line="130"/>
         <source>♿ Accessibility</source>
         <translation>♿ Barrierefrei</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="128"/>
+        <location filename="../kiosk/ui/screens/home.py" line="132"/>
         <source>High contrast and large text</source>
         <translation>Hoher Kontrast und große Schrift</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="132"/>
+        <location filename="../kiosk/ui/screens/home.py" line="136"/>
         <source>Sending and returns are not available at this locker yet.</source>
         <translation>Versand und Retouren sind an dieser Paketstation noch nicht möglich.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="134"/>
+        <location filename="../kiosk/ui/screens/home.py" line="138"/>
         <source>This code is not for this locker.</source>
         <translation>Dieser Code gilt nicht für diese Paketstation.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="136"/>
+        <location filename="../kiosk/ui/screens/home.py" line="140"/>
         <source>Courier badge recognised, but courier mode is not available at this locker yet.</source>
         <translation>Kurierausweis erkannt, aber der Kuriermodus ist an dieser Paketstation noch nicht verfügbar.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="142"/>
+        <location filename="../kiosk/ui/screens/home.py" line="146"/>
         <source>This locker is out of service for the moment. Your parcels are safe inside; please come back a little later.</source>
         <translation>Diese Paketstation ist gerade außer Betrieb. Ihre Pakete sind darin sicher; bitte kommen Sie etwas später wieder.</translation>
     </message>

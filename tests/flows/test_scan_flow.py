@@ -114,7 +114,7 @@ def test_a_foreign_code_is_refused_clearly_everywhere(camera_rig: Rig, payload: 
     async def scenario() -> None:
         scan(rig, payload)
         assert rig.screen.id is ScreenId.HOME
-        assert rig.screen.view == HomeView(notice=HomeNotice.FOREIGN_CODE)
+        assert rig.screen.view == HomeView(notice=HomeNotice.FOREIGN_CODE, can_scan=True)
         rig.intent(Intent.START_PICKUP)
         scan(rig, payload)
         view = rig.screen.view
@@ -135,11 +135,11 @@ def test_return_and_badge_codes_are_routed_to_their_flows(camera_rig: Rig) -> No
 
     async def scenario() -> None:
         scan(rig, return_payload("RT7Q2M9X"))
-        assert rig.screen.view == HomeView(notice=HomeNotice.RETURNS_NOT_AVAILABLE)
+        assert rig.screen.view == HomeView(notice=HomeNotice.RETURNS_NOT_AVAILABLE, can_scan=True)
         rig.intent(Intent.START_PICKUP)
         rig.intent(Intent.SCAN_INSTEAD)
         scan(rig, courier_badge_payload("COURIER-17", "S3CR3TS3CR3TS3CR3T"))
-        assert rig.screen.view == HomeView(notice=HomeNotice.COURIER_NOT_AVAILABLE)
+        assert rig.screen.view == HomeView(notice=HomeNotice.COURIER_NOT_AVAILABLE, can_scan=True)
 
     rig.run(scenario)
     kinds = rig.audit_kinds()
@@ -189,6 +189,6 @@ def test_malformed_scan_intents_are_ignored(camera_rig: Rig) -> None:
     async def scenario() -> None:
         rig.intent(Intent.SCAN)
         rig.intent(Intent.SCAN, payload=12345)
-        assert rig.screen.view == HomeView()
+        assert rig.screen.view == HomeView(can_scan=True)
 
     rig.run(scenario)

@@ -70,6 +70,7 @@ class HomeView:
     idle_return: bool = False  # came home by inactivity: the UI resets the language
     notice: HomeNotice | None = None
     out_of_service: bool = False  # no lock board answers: nothing can be opened until one does
+    can_scan: bool = False  # a camera is there: a QR code shown to it starts pickup at once
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,11 @@ class HomeScreen(ScreenWidget[HomeView]):
         set_label_text(self._brand, self.tr("Parcel locker"))
         set_label_text(self._title, self.tr("Welcome"))
         set_label_text(self._subtitle, self.tr("What would you like to do?"))
-        self.pickup_button.set_texts(self.tr("Pick up a parcel"), self.tr("with your pickup code"))
+        self.pickup_button.set_texts(
+            self.tr("Pick up a parcel"),
+            self.tr("with your pickup code or its QR code") if self._view.can_scan
+            else self.tr("with your pickup code"),
+        )
         self.return_button.set_texts(self.tr("Send or return"), self.tr("with your return code"))
         self.logo.setAccessibleName(self.tr("Parcel locker logo"))
         language = self._other_language_name
