@@ -366,7 +366,9 @@ class PickupChart(StateChart):
         now = self._clock.now()
         if state == "home":
             return HomeView(
-                idle_return=self._idle_return, notice=self._home_notice, out_of_service=self._doors.bus_down(),
+                idle_return=self._idle_return,
+                notice=self._home_notice,
+                out_of_service=self._doors.bus_down(),
                 can_scan=self._camera is not None,
             )
         if state in ("pickup_code", "verify"):
