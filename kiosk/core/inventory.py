@@ -46,10 +46,13 @@ def place_parcel(
     code: str,
     recipient: str,
     parcel_id: str | None = None,
+    courier_id: str | None = None,
 ) -> Parcel:
     """Deposit a parcel in the best free compartment, with `code` (kept only as a hash) to pick it up.
 
-    Raises InventoryError for a malformed code or recipient, LockerFull when nothing fits.
+    The store writes the deposited event for the platform (naming `courier_id`, when a courier deposited
+    it) in the same transaction. Raises InventoryError for a malformed code or recipient, LockerFull when
+    nothing fits.
     """
     if not isinstance(size, Size):
         raise InventoryError(f"size must be one of {[s.value for s in Size]}, got {size!r}")
@@ -68,4 +71,5 @@ def place_parcel(
         recipient.strip(),
         hash_code(code_key, normalised),
         clock.now(),
+        courier_id=courier_id,
     )

@@ -66,6 +66,18 @@ class ProblemKind(enum.Enum):
     DOOR_DID_NOT_OPEN = "door_did_not_open"
 
 
+class EventKind(enum.Enum):
+    """What an outbox event tells the platform; the values are the names in the API contract."""
+
+    DEPOSITED = "deposited"
+    PICKED_UP = "picked_up"
+    RETURNED = "returned"
+    COLLECTED = "collected"
+    DOOR_FAULT = "door_fault"
+    PROBLEM_REPORT = "problem_report"
+    ALARM = "alarm"
+
+
 @dataclass(frozen=True)
 class Compartment:
     """One compartment of the layout, as configured. `lock` is numbered from 1 as printed."""
@@ -115,6 +127,28 @@ class AuditEntry:
     compartment_id: str | None = None
     parcel_id: str | None = None
     details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """One fact waiting in the outbox to reach the platform.
+
+    `idempotency_key` (a uuid4, canonical text) is made when the event is written, in the same transaction
+    as the state change it reports, and never changes: the platform keeps the first copy of a key and
+    acknowledges the rest. `attempts` and `last_error` count failed deliveries; `last_attempt_at` is the
+    time of the last one.
+    """
+
+    id: int
+    idempotency_key: str
+    kind: EventKind
+    occurred_at: float
+    compartment_id: str | None = None
+    parcel_id: str | None = None
+    details: dict[str, object] = field(default_factory=dict)  # single values only: text, numbers, bools, None
+    attempts: int = 0
+    last_error: str | None = None
+    last_attempt_at: float | None = None
 
 
 @dataclass(frozen=True)

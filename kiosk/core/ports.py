@@ -12,7 +12,9 @@ from kiosk.core.model import (
     JournalEntry,
     JournalPhase,
     LockReading,
+    OutboxEvent,
     Parcel,
+    ProblemKind,
     Size,
 )
 
@@ -73,8 +75,11 @@ class Store(Protocol):
         recipient: str,
         code_hash: bytes,
         at: float,
+        *,
+        courier_id: str | None = None,
     ) -> Parcel:
-        """A parcel deposited into a free compartment with its pickup credential (audited)."""
+        """A parcel deposited into a free compartment with its pickup credential (audited), and its
+        deposited outbox event (naming the courier, when one deposited it), in one transaction."""
         ...
 
     def parcel(self, parcel_id: str) -> Parcel: ...
@@ -95,18 +100,48 @@ class Store(Protocol):
         ...
 
     def journal_fault(self, entry_id: int, reason: str, at: float) -> JournalEntry:
-        """The door never opened: entry FAULT, compartment out of order, audit; one transaction."""
+        """The door never opened: entry FAULT, compartment out of order, audit, door_fault outbox event;
+        one transaction."""
         ...
 
     def journal_complete_pickup(self, entry_id: int, at: float) -> JournalEntry:
         """Door closed after a pickup: parcels PICKED_UP, credentials spent, compartment FREE,
-        entry COMPLETED and the audit entries, all in one transaction."""
+        entry COMPLETED, the audit entries and one picked_up outbox event per parcel, all in one
+        transaction."""
         ...
 
     def journal_cancel(self, entry_id: int, reason: str, at: float) -> JournalEntry: ...
 
     def unfinished_journal(self) -> Sequence[JournalEntry]:
         """Entries in INTENT, UNLOCK_SENT or OPENED, oldest first."""
+        ...
+
+    def report_problem(self, problem: ProblemKind, parcel_ids: Sequence[str], at: float) -> None:
+        """A recipient reports a problem: per parcel an audit entry "problem_reported" and a problem_report
+        outbox event (one of each about no parcel when there is none), in one transaction."""
+        ...
+
+    # the outbox: events for the platform, each written with the state change that caused it -----
+    def outbox_batch(self, limit: int) -> Sequence[OutboxEvent]:
+        """Up to `limit` pending events, oldest (first written) first."""
+        ...
+
+    def outbox_acknowledge(self, keys: Iterable[str], at: float | None = None) -> int:
+        """The platform has these events: delete them. Unknown keys are ignored, so acknowledging twice is
+        harmless; the number deleted. `at` (default: now) dates a backlog alarm this clears."""
+        ...
+
+    def outbox_record_failure(self, keys: Iterable[str], at: float, error: str) -> int:
+        """A delivery of these events failed: attempts + 1, the error kept (one short line) and `at`;
+        the number of events found."""
+        ...
+
+    def outbox_depth(self) -> int:
+        """How many events wait for delivery."""
+        ...
+
+    def outbox_oldest_at(self) -> float | None:
+        """When the oldest waiting event happened; None when nothing waits."""
         ...
 
     # audit and settings -------------------------------------------------------------------

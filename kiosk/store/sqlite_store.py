@@ -5,6 +5,34 @@ cut. Every public method is one transaction: it commits completely or, raising S
 all. The store is meant to be used from the event-loop thread only; the connection is opened with
 check_same_thread=False and every call holds a lock, so a stray call from another thread is
 serialised rather than corrupting anything, but it would still block that thread on disk I/O.
+
+The outbox (migration 0002): every fact the platform must hear of is written as an outbox event inside
+the transaction of the state change that caused it, so after any crash there is no state change without
+its event and no event without its state change:
+
+    place_parcel            -> deposited        (one, about the parcel)
+    journal_complete_pickup -> picked_up        (one per parcel)
+    journal_fault           -> door_fault       (one, about the compartment)
+    report_problem          -> problem_report   (one per parcel, or one about none)
+    the backlog alarm       -> alarm            (see below)
+
+Each event gets a uuid4 idempotency key (canonical text) when it is written; its details hold single
+values only (text, numbers, booleans, null), as the API contract carries them. A sender reads
+`outbox_batch()` (oldest first), delivers, and `outbox_acknowledge()`s the keys the platform confirmed.
+Acknowledged events are deleted: the platform deduplicates by key and the audit log already keeps the
+locker's history. A crash between delivery and acknowledgement only means the same keys are sent again.
+
+Bounds: the outbox never drops an event. Every event but the alarm is one physical door operation or one
+report by a person at the screen, so the queue grows no faster than the doors move (a few hundred bytes
+an event: 100,000 events are a few tens of MB), while dropping one would leave the platform wrong about
+a parcel for ever. Instead a long backlog is made loud: when the depth reaches `outbox_alarm_depth`
+(default 10,000), an alarm event ("outbox_over_threshold", state "raised") and an audit entry are
+written once, in the transaction of the event that crossed it; when acknowledgements bring the depth
+down to half the threshold, a "cleared" alarm is written once. Whether the alarm is up is stored with
+the depth, so a restart neither repeats nor forgets it. The alarm event queues behind the backlog it
+reports; the live signal is `outbox_depth()` and `outbox_oldest_at()`, which the heartbeat carries.
+
+Standalone (no platform), the outbox still fills: whatever stands in for the platform must consume it.
 """
 
 from __future__ import annotations
@@ -16,6 +44,7 @@ import logging
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,10 +56,13 @@ from kiosk.core.model import (
     CompartmentState,
     CompartmentStatus,
     DoorPurpose,
+    EventKind,
     JournalEntry,
     JournalPhase,
+    OutboxEvent,
     Parcel,
     ParcelState,
+    ProblemKind,
     Size,
 )
 from kiosk.store.errors import StoreError
@@ -56,16 +88,24 @@ _ADVANCE_AUDIT_KIND = {JournalPhase.UNLOCK_SENT: "door_unlock_sent", JournalPhas
 _COMPARTMENT_COLUMNS = 'id, size, board, lock, height_cm, "column", state, out_of_order_reason'
 _PARCEL_COLUMNS = "id, size, state, compartment_id, recipient, created_at, picked_up_at"
 _JOURNAL_COLUMNS = "id, compartment_id, purpose, parcel_ids, phase, created_at, updated_at"
+_OUTBOX_COLUMNS = ("id, idempotency_key, kind, occurred_at, compartment_id, parcel_id, details, attempts, "
+                   "last_error, last_attempt_at")
+
+DEFAULT_OUTBOX_ALARM_DEPTH = 10_000
+BACKLOG_ALARM = "outbox_over_threshold"  # the alarm's name in the API contract
+LAST_ERROR_MAX_CHARS = 300
 
 
 class SqliteStore:
     """kiosk.core.ports.Store in SQLite. Create it with `SqliteStore.open(path, layout)`."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: Path, *,
+                 outbox_alarm_depth: int = DEFAULT_OUTBOX_ALARM_DEPTH) -> None:
         """Internal: use `SqliteStore.open`, which migrates the schema and syncs the layout."""
         self._connection: sqlite3.Connection | None = connection
         self._path = path
         self._lock = threading.RLock()
+        self._outbox_alarm_depth = outbox_alarm_depth
 
     # life cycle ---------------------------------------------------------------------------
     @classmethod
@@ -75,13 +115,18 @@ class SqliteStore:
         layout: Sequence[Compartment],
         *,
         migrations: Sequence[Migration] | None = None,
+        outbox_alarm_depth: int = DEFAULT_OUTBOX_ALARM_DEPTH,
     ) -> SqliteStore:
         """Open (creating it and its folder if needed) the database, migrate it, sync the layout.
 
-        `migrations` defaults to the bundled ones; tests pass their own.
+        `migrations` defaults to the bundled ones; tests pass their own. `outbox_alarm_depth` is the
+        number of undelivered events that raises the backlog alarm (module docstring).
         """
         database = Path(path).expanduser()
         _check_layout(layout)
+        if isinstance(outbox_alarm_depth, bool) or not isinstance(outbox_alarm_depth, int) \
+                or outbox_alarm_depth < 1:
+            raise StoreError(f"outbox_alarm_depth must be a whole number >= 1, not {outbox_alarm_depth!r}")
         try:
             database.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -94,7 +139,7 @@ class SqliteStore:
         except sqlite3.Error as error:
             raise StoreError(f"{database}: cannot open the database: {error}") from error
         connection.row_factory = sqlite3.Row
-        store = cls(connection, database)
+        store = cls(connection, database, outbox_alarm_depth=outbox_alarm_depth)
         try:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
             connection.execute("PRAGMA foreign_keys = ON")
@@ -179,13 +224,19 @@ class SqliteStore:
         recipient: str,
         code_hash: bytes,
         at: float,
+        *,
+        courier_id: str | None = None,
     ) -> Parcel:
-        """A parcel deposited into a free compartment with its pickup credential (audited).
+        """A parcel deposited into a free compartment with its pickup credential (audited), and its
+        deposited outbox event, in one transaction.
 
         The compartment must be FREE and at least as big as the parcel. A parcel id already known
-        as EXPECTED becomes IN_LOCKER; any other known parcel id is refused.
+        as EXPECTED becomes IN_LOCKER; any other known parcel id is refused. `courier_id` names the
+        courier who deposited it, when one did.
         """
         parcel_id = _required_text(parcel_id, "parcel id")
+        if courier_id is not None:
+            courier_id = _required_text(courier_id, "courier id")
         size = _member(Size, size, "size")
         if not isinstance(recipient, str):
             raise StoreError(f"recipient must be text, not {recipient!r}")
@@ -217,8 +268,12 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO pickup_credentials (parcel_id, code_hash, created_at, spent_at) "
                 "VALUES (?, ?, ?, NULL)", (parcel_id, bytes(code_hash), at))
             connection.execute("UPDATE compartments SET state = 'occupied' WHERE id = ?", (compartment_id,))
+            by_courier: dict[str, object] = {} if courier_id is None else {"courier_id": courier_id}
             _insert_audit(connection, "parcel_placed", at, compartment_id, parcel_id,
-                          {"size": size.value})
+                          {"size": size.value, **by_courier})
+            self._insert_event(connection, EventKind.DEPOSITED, at, compartment_id, parcel_id,
+                               {"size": size.value, "recipient": recipient,
+                                "announced": existing is not None, **by_courier})
             return _parcel(_parcel_row(connection, parcel_id))
 
     def parcel(self, parcel_id: str) -> Parcel:
@@ -326,10 +381,12 @@ class SqliteStore:
                 "UPDATE door_journal SET phase = 'fault', reason = ?, updated_at = ? WHERE id = ?",
                 (reason, at, entry_id))
             parcels = _json_ids(row["parcel_ids"])
-            _insert_audit(connection, "door_fault", at, row["compartment_id"], _single(parcels),
-                          {"journal_id": entry_id, "reason": reason, "purpose": row["purpose"],
-                           "unlock_attempts": row["unlock_attempts"]})
+            fault = {"journal_id": entry_id, "reason": reason, "purpose": row["purpose"],
+                     "unlock_attempts": row["unlock_attempts"]}
+            _insert_audit(connection, "door_fault", at, row["compartment_id"], _single(parcels), fault)
             self._set_out_of_order(connection, row["compartment_id"], reason, at, journal_id=entry_id)
+            self._insert_event(connection, EventKind.DOOR_FAULT, at, row["compartment_id"], _single(parcels),
+                               fault)
             return _journal_entry(_journal_row(connection, entry_id))
 
     def journal_complete_pickup(self, entry_id: int, at: float) -> JournalEntry:
@@ -358,6 +415,8 @@ class SqliteStore:
                     (at, parcel_id))
                 _insert_audit(connection, "parcel_picked_up", at, compartment_id, parcel_id,
                               {"journal_id": entry_id})
+                self._insert_event(connection, EventKind.PICKED_UP, at, compartment_id, parcel_id,
+                                   {"journal_id": entry_id})
             connection.execute(
                 "UPDATE compartments SET state = 'free' WHERE id = ? AND state = 'occupied'",
                 (compartment_id,))
@@ -396,6 +455,80 @@ class SqliteStore:
                 f"SELECT {_JOURNAL_COLUMNS} FROM door_journal WHERE phase IN {_UNFINISHED_SQL} "
                 "ORDER BY created_at, id").fetchall()
         return [_journal_entry(row) for row in rows]
+
+    # problems reported at the screen ------------------------------------------------------
+    def report_problem(self, problem: ProblemKind, parcel_ids: Sequence[str], at: float) -> None:
+        """A recipient reports a problem: per parcel an audit entry "problem_reported" and a problem_report
+        event, both about the parcel's compartment; one of each about no parcel when none is named.
+
+        Every parcel must be known; nothing is written unless everything is.
+        """
+        problem = _member(ProblemKind, problem, "problem kind")
+        parcels = _id_list(parcel_ids, "parcel_ids", "parcel id")
+        with self._write("record a problem report") as connection:
+            about: list[tuple[str | None, str | None]] = [
+                (_parcel_row(connection, parcel_id)["compartment_id"], parcel_id) for parcel_id in parcels]
+            for compartment_id, parcel_id in about or [(None, None)]:
+                _insert_audit(connection, "problem_reported", at, compartment_id, parcel_id,
+                              {"problem": problem.value, "parcel_ids": list(parcels)})
+                self._insert_event(connection, EventKind.PROBLEM_REPORT, at, compartment_id, parcel_id,
+                                   {"problem": problem.value})
+
+    # the outbox ---------------------------------------------------------------------------
+    def outbox_batch(self, limit: int) -> Sequence[OutboxEvent]:
+        """Up to `limit` pending events, oldest (first written) first."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise StoreError(f"outbox_batch limit must be a whole number >= 0, not {limit!r}")
+        with self._read("read the outbox") as connection:
+            rows = connection.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id LIMIT ?", (limit,)).fetchall()
+        return [_outbox_event(row) for row in rows]
+
+    def outbox_acknowledge(self, keys: Iterable[str], at: float | None = None) -> int:
+        """The platform has these events: delete them. Keys match in any uuid spelling; unknown ones
+        (acknowledged before, or never written) are ignored, so acknowledging twice is harmless.
+        Returns how many were deleted.
+
+        Bringing the depth down to half the alarm threshold clears a raised backlog alarm, at `at`
+        (default: now).
+        """
+        wanted = _idempotency_keys(keys)
+        with self._write("acknowledge outbox events") as connection:
+            deleted = _sum_rowcount(connection.executemany(
+                "DELETE FROM outbox WHERE idempotency_key = ?", [(key,) for key in wanted]))
+            if deleted:
+                self._maybe_clear_backlog_alarm(connection, time.time() if at is None else at)
+            return deleted
+
+    def outbox_record_failure(self, keys: Iterable[str], at: float, error: str) -> int:
+        """A delivery of these events failed: attempts + 1, the error (one line, shortened) and the time
+        kept. Unknown keys are ignored. Returns how many events were found."""
+        wanted = _idempotency_keys(keys)
+        message = _short_error(error)
+        with self._write("record an outbox delivery failure") as connection:
+            return _sum_rowcount(connection.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? "
+                "WHERE idempotency_key = ?", [(message, at, key) for key in wanted]))
+
+    def outbox_depth(self) -> int:
+        """How many events wait for delivery."""
+        with self._read("read the outbox depth") as connection:
+            return _outbox_state(connection)[0]
+
+    def outbox_oldest_at(self) -> float | None:
+        """When the oldest waiting event (the first outbox_batch returns) happened; None when none waits."""
+        with self._read("read the outbox") as connection:
+            row = connection.execute("SELECT occurred_at FROM outbox ORDER BY id LIMIT 1").fetchone()
+        return None if row is None else float(row["occurred_at"])
+
+    @property
+    def outbox_alarm_depth(self) -> int:
+        return self._outbox_alarm_depth
+
+    def outbox_backlog_alarm(self) -> bool:
+        """Whether the backlog alarm is raised (not part of the core Store protocol)."""
+        with self._read("read the outbox state") as connection:
+            return _outbox_state(connection)[1]
 
     # audit and settings -------------------------------------------------------------------
     def audit(self, kind: str, at: float, compartment_id: str | None = None,
@@ -463,6 +596,30 @@ class SqliteStore:
                 if isinstance(error, sqlite3.Error):
                     raise StoreError(f"cannot {action}: {error}") from error
                 raise
+
+    def _insert_event(self, connection: sqlite3.Connection, kind: EventKind, at: float,
+                      compartment_id: str | None, parcel_id: str | None, details: dict[str, object]) -> None:
+        """One outbox event, inside the caller's transaction; raises the backlog alarm when it fills up."""
+        _insert_outbox_row(connection, kind, at, compartment_id, parcel_id, details)
+        depth, alarm_raised = _outbox_state(connection)
+        if not alarm_raised and depth >= self._outbox_alarm_depth:
+            self._set_backlog_alarm(connection, True, at, depth)
+
+    def _maybe_clear_backlog_alarm(self, connection: sqlite3.Connection, at: float) -> None:
+        depth, alarm_raised = _outbox_state(connection)
+        if alarm_raised and depth <= self._outbox_alarm_depth // 2:
+            self._set_backlog_alarm(connection, False, at, depth)
+
+    def _set_backlog_alarm(self, connection: sqlite3.Connection, raised: bool, at: float, depth: int) -> None:
+        details: dict[str, object] = {"alarm": BACKLOG_ALARM, "state": "raised" if raised else "cleared",
+                                      "depth": depth, "threshold": self._outbox_alarm_depth}
+        connection.execute("UPDATE outbox_state SET backlog_alarm = ? WHERE id = 1", (int(raised),))
+        _insert_audit(connection, "outbox_backlog_alarm", at, None, None, details)
+        _insert_outbox_row(connection, EventKind.ALARM, at, None, None, details)
+        if raised:
+            log.warning("%d events wait for the platform (alarm at %d)", depth, self._outbox_alarm_depth)
+        else:
+            log.info("the outbox backlog is down to %d events; alarm cleared", depth)
 
     def _set_out_of_order(self, connection: sqlite3.Connection, compartment_id: str, reason: str,
                           at: float, journal_id: int | None) -> None:
@@ -620,11 +777,48 @@ def _json_ids(text: str) -> tuple[str, ...]:
     return tuple(str(parcel_id) for parcel_id in json.loads(text))
 
 
+def _id_list(values: Iterable[str], name: str, what: str) -> tuple[str, ...]:
+    """A collection of ids, each non-empty text, without repeats (order kept)."""
+    if isinstance(values, str | bytes):
+        raise StoreError(f"{name} must be a collection of ids, not one {type(values).__name__}")
+    try:
+        items = tuple(values)
+    except TypeError:
+        raise StoreError(f"{name} must be a collection of ids, not {type(values).__name__}") from None
+    for item in items:
+        _required_text(item, what)
+    return tuple(dict.fromkeys(items))
+
+
+def _idempotency_keys(keys: Iterable[str]) -> tuple[str, ...]:
+    """Keys as stored (canonical uuid text), whichever uuid spelling the platform sent back; text that is
+    no uuid at all is kept as it is and simply matches nothing."""
+    normalised: list[str] = []
+    for key in _id_list(keys, "keys", "idempotency key"):
+        try:
+            normalised.append(str(uuid.UUID(key)))
+        except ValueError:
+            normalised.append(key)
+    return tuple(dict.fromkeys(normalised))
+
+
+def _sum_rowcount(cursor: sqlite3.Cursor) -> int:
+    return max(cursor.rowcount, 0)
+
+
+def _short_error(error: object) -> str:
+    """A delivery error as one line of at most LAST_ERROR_MAX_CHARS characters."""
+    text = " ".join(str(error).split()) or "unknown error"
+    if len(text) > LAST_ERROR_MAX_CHARS:
+        text = text[:LAST_ERROR_MAX_CHARS - 1] + "…"
+    return text
+
+
 def _json_default(value: object) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, bytes | bytearray | memoryview):
-        # Audit details are shown to technicians; bytes here are most likely key material.
+        # Audit details and events are read by people; bytes here are most likely key material.
         raise StoreError("audit details must not hold raw bytes")
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
@@ -633,15 +827,39 @@ def _json_default(value: object) -> Any:
     return str(value)
 
 
+def _details_json(details: dict[str, object], what: str) -> str:
+    try:
+        return json.dumps(details, default=_json_default, sort_keys=True, allow_nan=False)
+    except ValueError as error:
+        raise StoreError(f"{what} cannot be stored: {error}") from error
+
+
 def _insert_audit(connection: sqlite3.Connection, kind: str, at: float, compartment_id: str | None,
                   parcel_id: str | None, details: dict[str, object]) -> None:
-    try:
-        text = json.dumps(details, default=_json_default, sort_keys=True, allow_nan=False)
-    except ValueError as error:
-        raise StoreError(f"audit details for {kind!r} cannot be stored: {error}") from error
+    text = _details_json(details, f"audit details for {kind!r}")
     connection.execute(
         "INSERT INTO audit (at, kind, compartment_id, parcel_id, details) VALUES (?, ?, ?, ?, ?)",
         (at, kind, compartment_id, parcel_id, text))
+
+
+def _insert_outbox_row(connection: sqlite3.Connection, kind: EventKind, at: float, compartment_id: str | None,
+                       parcel_id: str | None, details: dict[str, object]) -> None:
+    for name, value in details.items():
+        if not (value is None or isinstance(value, str | int | float | enum.Enum)):
+            raise StoreError(f"detail {name!r} of the {kind.value} event must be a single value, "
+                             f"not {type(value).__name__}")
+    text = _details_json(details, f"details of the {kind.value} event")
+    connection.execute(
+        "INSERT INTO outbox (idempotency_key, kind, occurred_at, compartment_id, parcel_id, details) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (str(uuid.uuid4()), kind.value, at, compartment_id, parcel_id, text))
+
+
+def _outbox_state(connection: sqlite3.Connection) -> tuple[int, bool]:
+    """(depth, whether the backlog alarm is raised)."""
+    row = connection.execute("SELECT depth, backlog_alarm FROM outbox_state WHERE id = 1").fetchone()
+    if row is None:
+        raise StoreError("the outbox state row is missing: the database was edited by hand")
+    return int(row["depth"]), bool(row["backlog_alarm"])
 
 
 def _compartment_status(row: sqlite3.Row) -> CompartmentStatus:
@@ -655,6 +873,12 @@ def _compartment_status(row: sqlite3.Row) -> CompartmentStatus:
 def _parcel(row: sqlite3.Row) -> Parcel:
     return Parcel(row["id"], Size(row["size"]), ParcelState(row["state"]), row["compartment_id"],
                   row["recipient"], row["created_at"], row["picked_up_at"])
+
+
+def _outbox_event(row: sqlite3.Row) -> OutboxEvent:
+    return OutboxEvent(row["id"], row["idempotency_key"], EventKind(row["kind"]), row["occurred_at"],
+                       row["compartment_id"], row["parcel_id"], json.loads(row["details"]), row["attempts"],
+                       row["last_error"], row["last_attempt_at"])
 
 
 def _journal_entry(row: sqlite3.Row) -> JournalEntry:

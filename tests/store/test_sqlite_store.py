@@ -69,7 +69,8 @@ def opened_pickup(store: SqliteStore, parcel_id: str = "P1", compartment_id: str
 
 def snapshot(raw: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table, to prove that a failed call changed nothing."""
-    tables = ["compartments", "parcels", "pickup_credentials", "door_journal", "audit", "kv_state"]
+    tables = ["compartments", "parcels", "pickup_credentials", "door_journal", "audit", "kv_state", "outbox",
+              "outbox_state"]
     return {table: [tuple(row) for row in raw.execute(f"SELECT * FROM {table} ORDER BY 1")]
             for table in tables}
 

@@ -12,7 +12,14 @@ from kiosk.core.model import Compartment, Size
 from kiosk.store import SqliteStore, StoreError, bundled_migrations, load_migrations
 
 LAYOUT = (Compartment("A01", Size.S, 0, 1, 190, 1), Compartment("A02", Size.M, 0, 2, 150, 1))
-TABLES = {"compartments", "parcels", "pickup_credentials", "door_journal", "audit", "kv_state"}
+TABLES = {"compartments", "parcels", "pickup_credentials", "door_journal", "audit", "kv_state", "outbox",
+          "outbox_state"}
+BUNDLED = len(bundled_migrations())
+NEXT = BUNDLED + 1  # the number a migration added after the bundled ones must carry
+
+
+def numbered(number: int, name: str) -> str:
+    return f"{number:04d}_{name}.sql"
 
 
 def user_version(database: Path) -> int:
@@ -67,20 +74,20 @@ def test_reopening_applies_only_new_migrations(tmp_path: Path) -> None:
         store.set_state("kept", "yes")
     folder = migrations_folder(
         tmp_path,
-        **{"0002_outbox.sql": "CREATE TABLE outbox (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\n"
-                              "-- a comment; with a semicolon\n"
-                              "INSERT INTO kv_state (key, value) VALUES ('migrated', '2');\n"},
+        **{numbered(NEXT, "extra"): "CREATE TABLE extra (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\n"
+                                    "-- a comment; with a semicolon\n"
+                                    "INSERT INTO kv_state (key, value) VALUES ('migrated', 'yes');\n"},
     )
     migrations = load_migrations(folder)
     with SqliteStore.open(database, LAYOUT, migrations=migrations) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == NEXT
         assert store.get_state("kept") == "yes"
-        assert store.get_state("migrated") == "2"
+        assert store.get_state("migrated") == "yes"
         store.set_state("migrated", "touched")
-    # A third open applies nothing: 0002's INSERT would otherwise fail on the duplicate key.
+    # A third open applies nothing: the new migration's INSERT would otherwise fail on the duplicate key.
     with SqliteStore.open(database, LAYOUT, migrations=migrations) as store:
         assert store.get_state("migrated") == "touched"
-    assert "outbox" in tables(database)
+    assert "extra" in tables(database)
 
 
 def test_a_failing_migration_rolls_back_completely(tmp_path: Path) -> None:
@@ -88,12 +95,12 @@ def test_a_failing_migration_rolls_back_completely(tmp_path: Path) -> None:
     SqliteStore.open(database, LAYOUT).close()
     folder = migrations_folder(
         tmp_path,
-        **{"0002_broken.sql": "CREATE TABLE half_done (id INTEGER);\n"
-                              "INSERT INTO no_such_table VALUES (1);\n"},
+        **{numbered(NEXT, "broken"): "CREATE TABLE half_done (id INTEGER);\n"
+                                     "INSERT INTO no_such_table VALUES (1);\n"},
     )
-    with pytest.raises(StoreError, match=r"kiosk.sqlite: migration 0002_broken failed: no such table"):
+    with pytest.raises(StoreError, match=rf"kiosk.sqlite: migration {NEXT:04d}_broken failed: no such table"):
         SqliteStore.open(database, LAYOUT, migrations=load_migrations(folder))
-    assert user_version(database) == 1
+    assert user_version(database) == BUNDLED
     assert "half_done" not in tables(database)
     SqliteStore.open(database, LAYOUT).close()  # still usable by the current code
 
@@ -115,9 +122,10 @@ def test_a_database_from_a_newer_kiosk_is_refused_untouched(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ({"0003_skip.sql": "SELECT 1;"}, "expected number 0002"),
+        ({numbered(NEXT + 1, "skip"): "SELECT 1;"}, f"expected number {NEXT:04d}"),
+        ({numbered(BUNDLED, "repeat"): "SELECT 1;"}, f"expected number {NEXT:04d}"),
         ({"2_short.sql": "SELECT 1;"}, "is not named NNNN_name.sql"),
-        ({"0002_unfinished.sql": "CREATE TABLE x (id INTEGER"}, "incomplete SQL statement"),
+        ({numbered(NEXT, "unfinished"): "CREATE TABLE x (id INTEGER"}, "incomplete SQL statement"),
     ],
 )
 def test_malformed_migration_sets_are_refused(tmp_path: Path, files: dict[str, str], message: str) -> None:

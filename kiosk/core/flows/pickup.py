@@ -591,11 +591,9 @@ class PickupChart(StateChart):
             for compartment_id in self._session.batch:
                 if self._session.doors.get(compartment_id) is DoorProgress.OPEN:
                     self._doors.request_pulse(compartment_id)
-        now = self._clock.now()
+        # The audit entries and the platform's problem_report events commit together.
         parcel_ids = [item.parcel_id for item in self._session.parcels]
-        for item in self._session.parcels:
-            self._store.audit("problem_reported", now, item.compartment_id, item.parcel_id,
-                              problem=kind.value, parcel_ids=parcel_ids)
+        self._store.report_problem(kind, parcel_ids, self._clock.now())
 
     def remember_interrupted(self) -> None:
         self._interrupted = SCREEN_OF_STATE[self.state_id]
