@@ -33,25 +33,9 @@ T0 = 1_800_000_000.0
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "kiosk.sqlite"
-
-
-@pytest.fixture
 def store(database: Path) -> Iterator[SqliteStore]:
     with SqliteStore.open(database, LAYOUT) as opened:
         yield opened
-
-
-@pytest.fixture
-def raw(database: Path, store: SqliteStore) -> Iterator[sqlite3.Connection]:
-    """A second, independent connection to the same file: what another process would see."""
-    connection = sqlite3.connect(database, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    try:
-        yield connection
-    finally:
-        connection.close()
 
 
 def kinds(store: SqliteStore) -> list[str]:
