@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from hal.codes import DECODER_NAMES, DEFAULT_DECODER
 from hal.lockboard import board_range, driver_options, known_protocols, lock_range
@@ -95,12 +96,27 @@ class KioskConfig:
     compartments: tuple[Compartment, ...]
     camera: CameraConfig | None = None
     scanner: ScannerConfig | None = None
+    platform: PlatformConfig | None = None
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """[platform]: the operator's platform. Absent: the locker runs standalone, its own system of record."""
+
+    url: str  # https://...; http:// only to this machine (the fake platform in tests and `make demo-online`)
+    ca_bundle: Path | None = None  # a CA bundle to verify the platform's certificate with; None: the system's
+    connect_timeout_s: float = 3.05
+    read_timeout_s: float = 10.0
+    heartbeat_s: float = 60.0
+    sync_s: float = 300.0
+    outbox_alarm_depth: int = 10_000  # an alarm event (once) when this many events wait for delivery
 
 
 @dataclass(frozen=True)
 class Secrets:
     path: Path
     code_key: bytes = field(repr=False)  # keys the pickup-code hashes
+    platform_secret: bytes | None = field(default=None, repr=False)  # signs requests to the platform
 
 
 # loading ----------------------------------------------------------------------------------------
@@ -144,7 +160,7 @@ def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig
         "locker": config.locker, "bus": config.bus, "timers": config.timers,
     }
     top: dict[str, Any] = {"path": config.path, "compartments": config.compartments,
-                           "camera": config.camera, "scanner": config.scanner}
+                           "camera": config.camera, "scanner": config.scanner, "platform": config.platform}
     try:
         for name, value in changes.items():
             if name in ("database", "secrets_file"):
@@ -167,7 +183,7 @@ def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig
     except _Invalid as invalid:
         raise ConfigError(label, invalid.key, invalid.reason) from None
     return KioskConfig(Path(top["path"]), sections["locker"], sections["bus"], sections["timers"],
-                       tuple(top["compartments"]), top["camera"], top["scanner"])
+                       tuple(top["compartments"]), top["camera"], top["scanner"], top["platform"])
 
 
 def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
@@ -204,15 +220,24 @@ def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
     except OSError as error:
         raise ConfigError(label, "", f"cannot read: {error.strerror or error}") from None
     try:
-        _reject_unknown(document, "", ("code_key",))
+        _reject_unknown(document, "", ("code_key", "platform_secret"))
         hex_key = _text(_require(document, "", "code_key"), "code_key")
-        # Never echo the value: it is the key.
+        # Never echo the values: they are the keys.
         if len(hex_key) != 2 * CODE_KEY_BYTES or not re.fullmatch(r"[0-9a-fA-F]*", hex_key):
             raise _Invalid("code_key", f"expected {2 * CODE_KEY_BYTES} hexadecimal digits "
                                        f"({CODE_KEY_BYTES} bytes), got {len(hex_key)} characters")
+        platform_secret = None
+        if "platform_secret" in document:
+            hex_secret = _text(document["platform_secret"], "platform_secret")
+            if (len(hex_secret) < 2 * PLATFORM_SECRET_MIN_BYTES or len(hex_secret) % 2
+                    or not re.fullmatch(r"[0-9a-fA-F]*", hex_secret)):
+                raise _Invalid("platform_secret", f"expected at least {2 * PLATFORM_SECRET_MIN_BYTES} "
+                                                  f"hexadecimal digits ({PLATFORM_SECRET_MIN_BYTES} bytes or "
+                                                  f"more), got {len(hex_secret)} characters")
+            platform_secret = bytes.fromhex(hex_secret)
     except _Invalid as invalid:
         raise ConfigError(label, invalid.key, invalid.reason) from None
-    return Secrets(file, bytes.fromhex(hex_key))
+    return Secrets(file, bytes.fromhex(hex_key), platform_secret)
 
 
 # parsing ------------------------------------------------------------------------------------------
@@ -224,7 +249,10 @@ class _Invalid(Exception):
         self.reason = reason
 
 
-_TOP_KEYS = ("locker", "bus", "timers", "compartments", "camera", "scanner")
+_TOP_KEYS = ("locker", "bus", "timers", "compartments", "camera", "scanner", "platform")
+_PLATFORM_KEYS = tuple(platform_field.name for platform_field in dataclasses.fields(PlatformConfig))
+PLATFORM_SECRET_MIN_BYTES = 32
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _CAMERA_KEYS = tuple(camera_field.name for camera_field in dataclasses.fields(CameraConfig))
 _SCANNER_KEYS = ("url",)
 CAMERA_SIZE_RANGE = (16, 4096)
@@ -252,8 +280,33 @@ def _parse(document: Mapping[str, Any], file: Path) -> KioskConfig:
     _check_boards_on_bus(layout, parsed_bus.protocol)
     camera = _parse_camera(_table(document["camera"], "camera"), folder) if "camera" in document else None
     scanner = _parse_scanner(_table(document["scanner"], "scanner")) if "scanner" in document else None
+    platform = (_parse_platform(_table(document["platform"], "platform"), folder)
+                if "platform" in document else None)
     return KioskConfig(file, _parse_locker(locker, folder), parsed_bus, _parse_timers(timers), layout,
-                       camera, scanner)
+                       camera, scanner, platform)
+
+
+def _parse_platform(table: Mapping[str, Any], folder: Path) -> PlatformConfig:
+    _reject_unknown(table, "platform", _PLATFORM_KEYS)
+    url = _text(_require(table, "platform", "url"), "platform.url").strip()
+    parsed = urlparse(url)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        raise _Invalid("platform.url", f"{url!r} is not an https:// address of the platform")
+    if parsed.scheme == "http" and parsed.hostname not in _LOCAL_HOSTS:
+        raise _Invalid("platform.url", "plain http:// is allowed only to this machine (127.0.0.1); "
+                                       "use https:// so the platform's certificate is checked")
+    defaults = PlatformConfig(url)
+    ca_bundle = _path(table["ca_bundle"], "platform.ca_bundle", folder) if "ca_bundle" in table else None
+    seconds: dict[str, float] = {}
+    for name in ("connect_timeout_s", "read_timeout_s", "heartbeat_s", "sync_s"):
+        key = f"platform.{name}"
+        value = _number(table.get(name, getattr(defaults, name)), key)
+        if value <= 0:
+            raise _Invalid(key, f"{value:g} is out of range: must be greater than 0")
+        seconds[name] = value
+    depth = _at_least(_integer(table.get("outbox_alarm_depth", defaults.outbox_alarm_depth),
+                               "platform.outbox_alarm_depth"), "platform.outbox_alarm_depth", 1)
+    return PlatformConfig(url, ca_bundle, outbox_alarm_depth=depth, **seconds)
 
 
 def _parse_camera(table: Mapping[str, Any], folder: Path) -> CameraConfig:
@@ -554,14 +607,14 @@ def _field_names(section: object) -> tuple[str, ...]:
 
 def _override_names(config: KioskConfig) -> list[str]:
     names = ["locker", "bus", "timers", "compartments", "path", "database", "secrets_file", "camera",
-             "scanner"]
+             "scanner", "platform"]
     for section in ("locker", "bus", "timers"):
         names += [f"{section}_{name}" for name in _field_names(getattr(config, section))]
     return names
 
 
 def _override_top(name: str, value: object) -> object:
-    optional = {"camera": CameraConfig, "scanner": ScannerConfig}
+    optional = {"camera": CameraConfig, "scanner": ScannerConfig, "platform": PlatformConfig}
     if name in optional:
         if value is not None and not isinstance(value, optional[name]):
             raise _Invalid(name, f"expected a {optional[name].__name__} or None, got {_describe(value)}")

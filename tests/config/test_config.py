@@ -16,6 +16,7 @@ from kiosk.config import (
     ConfigError,
     KioskConfig,
     LockerConfig,
+    PlatformConfig,
     ScannerConfig,
     config_with_overrides,
     load_config,
@@ -171,6 +172,16 @@ def test_camera_and_scanner_are_optional_and_checked(tmp_path: Path) -> None:
     assert device.camera is not None and device.camera.source == "0"
 
 
+def test_the_platform_is_optional_and_checked(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, VALID)).platform is None  # standalone
+    text = edited("[timers]\n", '[platform]\nurl = "https://platform.example.com/"\nca_bundle = "ca.pem"\n'
+                                 "heartbeat_s = 30\n[timers]\n")
+    platform = load_config(write(tmp_path, text)).platform
+    assert platform == PlatformConfig("https://platform.example.com/", tmp_path / "ca.pem", heartbeat_s=30.0)
+    local = edited("[timers]\n", '[platform]\nurl = "http://127.0.0.1:8080"\n[timers]\n')
+    assert load_config(write(tmp_path, local)).platform is not None  # the fake platform, on this machine
+
+
 def test_the_config_path_may_be_relative(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, VALID)
     monkeypatch.chdir(tmp_path)
@@ -279,6 +290,17 @@ MISTAKES = [
     (edited("[timers]\n", '[scanner]\nurl = ""\n[timers]\n'),
      "scanner.url: '' is not a transport URL: expected a device path, socket://host:port, "
      "rfc2217://host:port or sim://NAME"),
+    # the platform
+    (edited("[timers]\n", '[platform]\n[timers]\n'), "platform.url: missing required key"),
+    (edited("[timers]\n", '[platform]\nurl = "http://platform.example.com"\n[timers]\n'),
+     "platform.url: plain http:// is allowed only to this machine (127.0.0.1); use https:// so the "
+     "platform's certificate is checked"),
+    (edited("[timers]\n", '[platform]\nurl = "ftp://x"\n[timers]\n'),
+     "platform.url: 'ftp://x' is not an https:// address of the platform"),
+    (edited("[timers]\n", '[platform]\nurl = "https://p.example.com"\nsync_s = 0\n[timers]\n'),
+     "platform.sync_s: 0 is out of range: must be greater than 0"),
+    (edited("[timers]\n", '[platform]\nurl = "https://p.example.com"\nheartbeat = 5\n[timers]\n'),
+     "platform.heartbeat: unknown key (did you mean heartbeat_s?)"),
     # TOML syntax, with the line
     (edited("retries = 3", "retries 3"),
      "line 12: invalid TOML: Expected '=' after a key in a key/value pair"),

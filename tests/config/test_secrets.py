@@ -92,3 +92,21 @@ def test_a_folder_in_place_of_the_file(tmp_path: Path) -> None:
     (tmp_path / "secrets.toml").mkdir(mode=0o700)
     with pytest.raises(ConfigError, match="is not a regular file"):
         load_or_create_secrets(tmp_path / "secrets.toml")
+
+
+def test_the_platform_secret_is_optional_private_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.toml"
+    secrets = load_or_create_secrets(path)
+    assert secrets.platform_secret is None  # standalone: nothing to sign with
+    signing = "ab" * 48
+    code_key = f'code_key = "{secrets.code_key.hex()}"\n'
+    path.write_text(f'{code_key}platform_secret = "{signing}"\n', encoding="ascii")
+    path.chmod(0o600)
+    loaded = load_or_create_secrets(path)
+    assert loaded.platform_secret == bytes.fromhex(signing)
+    assert signing not in repr(loaded)
+    path.write_text(f'{code_key}platform_secret = "abcd"\n', encoding="ascii")
+    with pytest.raises(ConfigError) as refused:
+        load_or_create_secrets(path)
+    assert "platform_secret: expected at least 64 hexadecimal digits" in str(refused.value)
+    assert "abcd" not in str(refused.value)
