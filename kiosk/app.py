@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 from hal.lockboard import board_range, make_simulator, open_driver, simulator_options
 from hal.lockboard.base import SimulatedBoards
 from hal.lockboard.simulator_registry import register_simulator, unregister_simulator
+from kiosk.backend.standalone import LocalRecord
 from kiosk.config import BusConfig, ConfigError, KioskConfig, load_config, load_or_create_secrets
 from kiosk.core.clock import AsyncioClock
 from kiosk.core.codes import hash_code
@@ -35,10 +36,12 @@ from kiosk.core.model import CompartmentState, DoorState, Size
 from kiosk.core.ports import Clock
 from kiosk.hardware import HalLockBus
 from kiosk.store import SqliteStore, StoreError
+from kiosk.store.sqlite_store import DEFAULT_OUTBOX_ALARM_DEPTH
 
 if TYPE_CHECKING:  # numpy, OpenCV and the decoders load in the background once the screen is up
     from hal.camera.simulated import SimulatedCamera
     from hal.scanner.serial_scanner import SerialScanner
+    from kiosk.backend.delivery import OutboxDelivery
     from kiosk.scanning import CameraScanner
 
 log = logging.getLogger("kiosk")
@@ -118,7 +121,13 @@ class KioskApp:
             self._own_simulator = True
         if name is not None and self.simulator is not None:
             register_simulator(name, self.simulator)
-        self.store = SqliteStore.open(self.config.locker.database, self.config.compartments)
+        platform = self.config.platform
+        if platform is not None and self.secrets.platform_secret is None:
+            raise ConfigError(self.secrets.path, "platform_secret",
+                              "missing: [platform] is configured, and its requests must be signed")
+        alarm_depth = platform.outbox_alarm_depth if platform is not None else DEFAULT_OUTBOX_ALARM_DEPTH
+        self.store = SqliteStore.open(self.config.locker.database, self.config.compartments,
+                                      outbox_alarm_depth=alarm_depth)
         driver = open_driver(self.config.bus.url, self.config.bus.protocol, **driver_options(self.config.bus))
         self.bus = HalLockBus(driver)
         self.locker = Locker(self.store, self.bus, self.clock, self.config.timers, self.config.compartments)
@@ -138,9 +147,28 @@ class KioskApp:
         self._camera_setup: asyncio.Task[None] | None = None
         self._frame_listeners: list[Callable[[Any], None]] = []
         self.flows.add_listener(_ScanTargetFollower(self))
+        self.delivery = self._make_delivery()
+        self.flows.add_listener(_OutboxNudger(self))
+
+    def _make_delivery(self) -> OutboxDelivery | LocalRecord:
+        """The events' way out: the platform, or (standalone) the locker's own record."""
+        platform = self.config.platform
+        if platform is None or self.secrets.platform_secret is None:
+            return LocalRecord(self.store)
+        # requests loads only where a platform is configured: the standalone kiosk starts without it.
+        from kiosk.backend.delivery import OutboxDelivery
+        from kiosk.backend.remote import PlatformClient
+
+        client = PlatformClient(
+            platform.url, self.config.locker.id, self.secrets.platform_secret,
+            ca_bundle=str(platform.ca_bundle) if platform.ca_bundle is not None else None,
+            connect_timeout_s=platform.connect_timeout_s, read_timeout_s=platform.read_timeout_s,
+        )
+        return OutboxDelivery(self.store, client, clock=self.clock)
 
     async def start(self) -> None:
         await self.flows.start()
+        await self.delivery.start()
         if self.config.scanner is not None:
             from hal.scanner.serial_scanner import SerialScanner
 
@@ -256,6 +284,7 @@ class KioskApp:
         if self.serial_scanner is not None:
             self.serial_scanner.stop()
             self.serial_scanner = None
+        await self.delivery.stop()
         await self.flows.stop()
         self.bus.close()
         self.store.close()
@@ -290,6 +319,19 @@ class KioskApp:
                     compartment = status.compartment
                     self.simulator.set_occupied(compartment.board, compartment.lock, True)
         return placed
+
+
+class _OutboxNudger:
+    """Every event the outbox gets comes with a door or screen change: each one is a moment to deliver."""
+
+    def __init__(self, kiosk: KioskApp) -> None:
+        self._kiosk = kiosk
+
+    def on_screen(self, screen: Screen) -> None:
+        self._kiosk.delivery.nudge()
+
+    def on_door(self, compartment_id: str, state: DoorState) -> None:
+        self._kiosk.delivery.nudge()
 
 
 class _ScanTargetFollower:

@@ -242,15 +242,17 @@ class OutboxDelivery:
                 log.debug("next outbox delivery in %.1f s (%d failures in a row)", delay, self._failures)
                 await self._sleep(delay)
                 while not self._stopping and self._clock.now() < self._not_before:
-                    await self._sleep(self._not_before - self._clock.now())  # a nudge within Retry-After
+                    self._wake.clear()  # the platform asked for quiet: a nudge within Retry-After waits
+                    await self._sleep(self._not_before - self._clock.now())
             else:
                 self._failures = 0
                 await self._wake.wait()
 
     async def _sleep(self, delay_s: float) -> None:
-        """Wait `delay_s` on the service's clock, or until nudge()."""
+        """Wait `delay_s` on the service's clock, or until nudge(). A nudge that came while the last attempt
+        was on the wire counts too (the wake flag is cleared before each attempt, not here): it may say the
+        platform is back."""
         assert self._wake is not None
-        self._wake.clear()
         timer: TimerHandle = self._clock.call_later(delay_s, self._wake.set)
         try:
             await self._wake.wait()
