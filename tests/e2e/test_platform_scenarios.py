@@ -58,7 +58,7 @@ def test_a_pickup_while_the_platform_is_down_arrives_once_when_it_is_back(kiosk_
     kiosk.sim.ir(parcel.compartment, False)
     kiosk.sim.close_door(parcel.compartment)
     kiosk.wait_screen("thank_you")
-    kiosk.wait_until(lambda: kiosk.app.delivery.online is False, what="the kiosk noticing the platform is down")
+    kiosk.wait_until(lambda: kiosk.app.delivery.online is False, what="the kiosk seeing the platform down")
     assert kiosk.app.store.outbox_depth() == 2
     assert kiosk.parcel(parcel.id).state == "picked_up"
     platform.start()
@@ -75,13 +75,14 @@ def test_standalone_keeps_the_outbox_empty(kiosk):
     kiosk.wait_door_open(parcel.compartment)
     kiosk.sim.close_door(parcel.compartment)
     kiosk.wait_screen("thank_you")
-    kiosk.wait_until(lambda: kiosk.app.store.outbox_depth() == 0, what="the events taken into the local record")
+    kiosk.wait_until(lambda: kiosk.app.store.outbox_depth() == 0, what="the events in the local record")
     assert "parcel_picked_up" in kiosk.audit_kinds()
 
 
 def test_platform_without_a_secret_refuses_to_start(kiosk_factory, tmp_path, platform):
     from kiosk.config import ConfigError
 
-    config = dataclasses.replace(make_test_config(tmp_path, camera=False), platform=PlatformConfig(platform.url))
+    config = make_test_config(tmp_path, camera=False)
+    config = dataclasses.replace(config, platform=PlatformConfig(platform.url))
     with pytest.raises(ConfigError, match="platform_secret: missing"):
         kiosk_factory(config=config)
