@@ -102,7 +102,10 @@ def measure_start_and_memory() -> tuple[list[float], list[float], list[float]]:
                 process.kill()
                 raise RuntimeError(f"kiosk did not report its camera ready: {line!r}")
             cameras.append(time.perf_counter() - spawned)
-            time.sleep(1.0)  # a second of frames decoded on the home screen: the memory a running kiosk holds
+            line = process.stdout.readline()  # a second of frames decoded on the home screen
+            if not line.startswith("decoding"):
+                process.kill()
+                raise RuntimeError(f"kiosk did not report decoding frames: {line!r}")
             memory.append(resident_kib(process.pid) / 1024)
             process.stdin.close()  # the kiosk quits when its standard input closes
             process.wait(timeout=30)
