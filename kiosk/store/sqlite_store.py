@@ -33,6 +33,20 @@ the depth, so a restart neither repeats nor forgets it. The alarm event queues b
 reports; the live signal is `outbox_depth()` and `outbox_oldest_at()`, which the heartbeat carries.
 
 Standalone (no platform), the outbox still fills: whatever stands in for the platform must consume it.
+An event the platform refuses for good is parked (`outbox_park`): kept with the reason, out of every batch
+and out of the depth (migration 0003).
+
+What the platform announces (migration 0003): `apply_sync_page` applies one page of the change feed in one
+transaction (upserts by id, then deletions, then the cursor), so a crash leaves the old records and cursor
+or the new ones. Each synced record carries the full-sync generation that last mentioned it; a reset page
+starts a new generation, and the last page of a full sync forgets every synced record of an older one.
+Parcels that have been deposited are the locker's own truth: a sync changes only their display data
+(recipient name, accessibility) and never deletes them. Pickup credentials are rows per (credential,
+parcel) without a foreign key to parcels, so a credential that names a parcel announced (or deposited)
+later opens it from then on; every lookup joins parcels, so a row for an unknown parcel opens nothing.
+
+Times of expiry (credentials, return authorisations) are compared with the store's `now` (time.time
+unless `open` is given another wall clock) where the method gets no time from its caller.
 """
 
 from __future__ import annotations
@@ -41,12 +55,14 @@ import enum
 import hmac
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,27 +71,42 @@ from kiosk.core.model import (
     Compartment,
     CompartmentState,
     CompartmentStatus,
+    CourierCredential,
+    Deletion,
     DoorPurpose,
     EventKind,
+    ExpectedParcel,
     JournalEntry,
     JournalPhase,
     OutboxEvent,
     Parcel,
     ParcelState,
+    PickupCredential,
+    PickupMethod,
+    PickupNotice,
+    PickupWindow,
     ProblemKind,
+    ReturnAuthorisation,
     Size,
+    SyncPage,
+    SyncStatus,
+    SyncTally,
 )
 from kiosk.store.errors import StoreError
+from kiosk.store.residents import ResidentRecords
 from kiosk.store.schema import Migration, bundled_migrations, migrate, schema_version
 
 log = logging.getLogger(__name__)
 
 _E = TypeVar("_E", bound=enum.Enum)
+_T = TypeVar("_T")
 
 BUSY_TIMEOUT_MS = 2000
 
 UNFINISHED_PHASES = (JournalPhase.INTENT, JournalPhase.UNLOCK_SENT, JournalPhase.OPENED)
 _UNFINISHED_SQL = "('intent', 'unlock_sent', 'opened')"
+# States of a parcel that is physically in its compartment.
+_PRESENT_SQL = "('in_locker', 'expired', 'returned')"
 
 # Which phase may follow which in journal_advance. UNLOCK_SENT may repeat: that is the retry.
 _ADVANCES: dict[JournalPhase, frozenset[JournalPhase]] = {
@@ -86,26 +117,31 @@ _ADVANCES: dict[JournalPhase, frozenset[JournalPhase]] = {
 _ADVANCE_AUDIT_KIND = {JournalPhase.UNLOCK_SENT: "door_unlock_sent", JournalPhase.OPENED: "door_opened"}
 
 _COMPARTMENT_COLUMNS = 'id, size, board, lock, height_cm, "column", state, out_of_order_reason'
-_PARCEL_COLUMNS = "id, size, state, compartment_id, recipient, created_at, picked_up_at"
-_JOURNAL_COLUMNS = "id, compartment_id, purpose, parcel_ids, phase, created_at, updated_at"
+_PARCEL_COLUMNS = "id, size, state, compartment_id, recipient, created_at, picked_up_at, barcode, accessible"
+_JOURNAL_COLUMNS = "id, compartment_id, purpose, parcel_ids, phase, created_at, updated_at, method"
 _OUTBOX_COLUMNS = ("id, idempotency_key, kind, occurred_at, compartment_id, parcel_id, details, attempts, "
-                   "last_error, last_attempt_at")
+                   "last_error, last_attempt_at, park_reason")
+_COURIER_COLUMNS = "courier_id, display_name, password_hash, badge_secret_hash, can_collect, valid_until"
+_RETURN_COLUMNS = "return_id, parcel_id, code_hash, size, expires_at"
+DELETION_KINDS = frozenset({"parcel", "pickup_credential", "courier", "return_authorisation"})
 
 DEFAULT_OUTBOX_ALARM_DEPTH = 10_000
 BACKLOG_ALARM = "outbox_over_threshold"  # the alarm's name in the API contract
 LAST_ERROR_MAX_CHARS = 300
 
 
-class SqliteStore:
+class SqliteStore(ResidentRecords):
     """kiosk.core.ports.Store in SQLite. Create it with `SqliteStore.open(path, layout)`."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path, *,
-                 outbox_alarm_depth: int = DEFAULT_OUTBOX_ALARM_DEPTH) -> None:
+                 outbox_alarm_depth: int = DEFAULT_OUTBOX_ALARM_DEPTH,
+                 now: Callable[[], float] = time.time) -> None:
         """Internal: use `SqliteStore.open`, which migrates the schema and syncs the layout."""
         self._connection: sqlite3.Connection | None = connection
         self._path = path
         self._lock = threading.RLock()
         self._outbox_alarm_depth = outbox_alarm_depth
+        self._now = now
 
     # life cycle ---------------------------------------------------------------------------
     @classmethod
@@ -116,11 +152,13 @@ class SqliteStore:
         *,
         migrations: Sequence[Migration] | None = None,
         outbox_alarm_depth: int = DEFAULT_OUTBOX_ALARM_DEPTH,
+        now: Callable[[], float] = time.time,
     ) -> SqliteStore:
         """Open (creating it and its folder if needed) the database, migrate it, sync the layout.
 
         `migrations` defaults to the bundled ones; tests pass their own. `outbox_alarm_depth` is the
-        number of undelivered events that raises the backlog alarm (module docstring).
+        number of undelivered events that raises the backlog alarm (module docstring). `now` is the wall
+        clock that expiry times are compared with where a method is given no time (pass the kiosk's clock).
         """
         database = Path(path).expanduser()
         _check_layout(layout)
@@ -139,7 +177,7 @@ class SqliteStore:
         except sqlite3.Error as error:
             raise StoreError(f"{database}: cannot open the database: {error}") from error
         connection.row_factory = sqlite3.Row
-        store = cls(connection, database, outbox_alarm_depth=outbox_alarm_depth)
+        store = cls(connection, database, outbox_alarm_depth=outbox_alarm_depth, now=now)
         try:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
             connection.execute("PRAGMA foreign_keys = ON")
@@ -226,13 +264,16 @@ class SqliteStore:
         at: float,
         *,
         courier_id: str | None = None,
+        notice: PickupNotice | None = None,
     ) -> Parcel:
         """A parcel deposited into a free compartment with its pickup credential (audited), and its
-        deposited outbox event, in one transaction.
+        deposited outbox event (and, with `notice`, the resident's pickup mail), in one transaction.
 
         The compartment must be FREE and at least as big as the parcel. A parcel id already known
-        as EXPECTED becomes IN_LOCKER; any other known parcel id is refused. `courier_id` names the
-        courier who deposited it, when one did.
+        as EXPECTED becomes IN_LOCKER, keeping what the platform announced (barcode, accessibility, pickup
+        window) and the credentials synced for it, which open it from now on; any other known parcel id is
+        refused. `code_hash` is the locker's own credential for it (replacing an earlier local one).
+        `courier_id` names the courier who deposited it, when one did.
         """
         parcel_id = _required_text(parcel_id, "parcel id")
         if courier_id is not None:
@@ -255,18 +296,20 @@ class SqliteStore:
             existing = connection.execute("SELECT state FROM parcels WHERE id = ?", (parcel_id,)).fetchone()
             if existing is None:
                 connection.execute(
-                    "INSERT INTO parcels (id, size, state, compartment_id, recipient, created_at) "
-                    "VALUES (?, ?, 'in_locker', ?, ?, ?)",
-                    (parcel_id, size.value, compartment_id, recipient, at))
+                    "INSERT INTO parcels (id, size, state, compartment_id, recipient, created_at, origin, "
+                    "deposited_at) VALUES (?, ?, 'in_locker', ?, ?, ?, 'local', ?)",
+                    (parcel_id, size.value, compartment_id, recipient, at, at))
             elif existing["state"] == ParcelState.EXPECTED.value:
                 connection.execute(
-                    "UPDATE parcels SET size = ?, state = 'in_locker', compartment_id = ?, recipient = ? "
-                    "WHERE id = ?", (size.value, compartment_id, recipient, parcel_id))
+                    "UPDATE parcels SET size = ?, state = 'in_locker', compartment_id = ?, recipient = ?, "
+                    "deposited_at = ? WHERE id = ?", (size.value, compartment_id, recipient, at, parcel_id))
             else:
                 raise StoreError(f"parcel {parcel_id} is already known ({existing['state']})")
+            connection.execute("DELETE FROM pickup_credentials WHERE parcel_id = ? AND origin = 'local'",
+                               (parcel_id,))
             connection.execute(
-                "INSERT OR REPLACE INTO pickup_credentials (parcel_id, code_hash, created_at, spent_at) "
-                "VALUES (?, ?, ?, NULL)", (parcel_id, bytes(code_hash), at))
+                "INSERT INTO pickup_credentials (parcel_id, code_hash, created_at, origin) "
+                "VALUES (?, ?, ?, 'local')", (parcel_id, bytes(code_hash), at))
             connection.execute("UPDATE compartments SET state = 'occupied' WHERE id = ?", (compartment_id,))
             by_courier: dict[str, object] = {} if courier_id is None else {"courier_id": courier_id}
             _insert_audit(connection, "parcel_placed", at, compartment_id, parcel_id,
@@ -274,6 +317,8 @@ class SqliteStore:
             self._insert_event(connection, EventKind.DEPOSITED, at, compartment_id, parcel_id,
                                {"size": size.value, "recipient": recipient,
                                 "announced": existing is not None, **by_courier})
+            if notice is not None:
+                self._queue_pickup_notice(connection, notice, at)
             return _parcel(_parcel_row(connection, parcel_id))
 
     def parcel(self, parcel_id: str) -> Parcel:
@@ -281,16 +326,21 @@ class SqliteStore:
             return _parcel(_parcel_row(connection, parcel_id))
 
     def parcels_for_code_hash(self, code_hash: bytes) -> Sequence[Parcel]:
-        """Parcels IN_LOCKER whose live credential matches, compared in constant time."""
+        """Parcels IN_LOCKER with a credential that matches, is not spent and has not expired (by the
+        store's `now`), compared in constant time; each parcel once, oldest first."""
         _check_code_hash(code_hash)
         wanted = bytes(code_hash)
         with self._read("look up a pickup code") as connection:
             rows = connection.execute(
-                f"SELECT {', '.join('p.' + column for column in _PARCEL_COLUMNS.split(', '))}, "
-                "c.code_hash FROM pickup_credentials AS c JOIN parcels AS p ON p.id = c.parcel_id "
-                "WHERE c.code_hash = ? AND c.spent_at IS NULL AND p.state = 'in_locker' "
-                "ORDER BY p.created_at, p.id", (wanted,)).fetchall()
-        return [_parcel(row) for row in rows if hmac.compare_digest(bytes(row["code_hash"]), wanted)]
+                f"SELECT {_prefixed('p', _PARCEL_COLUMNS)}, c.code_hash "
+                "FROM pickup_credentials AS c JOIN parcels AS p ON p.id = c.parcel_id "
+                "WHERE c.code_hash = ? AND c.spent_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?) "
+                "AND p.state = 'in_locker' ORDER BY p.created_at, p.id", (wanted, self._now())).fetchall()
+        found: dict[str, Parcel] = {}
+        for row in rows:
+            if hmac.compare_digest(bytes(row["code_hash"]), wanted):
+                found.setdefault(row["id"], _parcel(row))
+        return list(found.values())
 
     def free_compartments(self, size: Size | None = None) -> Sequence[CompartmentStatus]:
         """FREE compartments (of exactly `size` when given), in layout order."""
@@ -307,14 +357,20 @@ class SqliteStore:
 
     # the door journal ---------------------------------------------------------------------
     def journal_intent(
-        self, compartment_id: str, purpose: DoorPurpose, parcel_ids: Iterable[str], at: float
+        self, compartment_id: str, purpose: DoorPurpose, parcel_ids: Iterable[str], at: float,
+        method: PickupMethod | None = None,
     ) -> JournalEntry:
         """Record the intent to open a door, before anything is sent to the board (audited).
 
         Refused while another entry for the same compartment is unfinished. For PICKUP, every
-        parcel must be IN_LOCKER in that compartment.
+        parcel must be IN_LOCKER in that compartment. `method` (how a pickup was authorised) is kept
+        with the entry and reaches the picked_up events; only a pickup has one.
         """
         purpose = _member(DoorPurpose, purpose, "door purpose")
+        if method is not None:
+            method = _member(PickupMethod, method, "pickup method")
+            if purpose is not DoorPurpose.PICKUP:
+                raise StoreError(f"only a pickup has a pickup method, not a {purpose.value} opening")
         if isinstance(parcel_ids, str):
             raise StoreError("parcel_ids must be a collection of parcel ids, not one string")
         parcels = tuple(parcel_ids)
@@ -335,11 +391,15 @@ class SqliteStore:
                     _require_in_compartment(connection, parcel_id, compartment_id)
             cursor = connection.execute(
                 "INSERT INTO door_journal (compartment_id, purpose, parcel_ids, phase, created_at, "
-                "updated_at) VALUES (?, ?, ?, 'intent', ?, ?)",
-                (compartment_id, purpose.value, json.dumps(list(parcels)), at, at))
+                "updated_at, method) VALUES (?, ?, ?, 'intent', ?, ?, ?)",
+                (compartment_id, purpose.value, json.dumps(list(parcels)), at, at,
+                 None if method is None else method.value))
             entry_id = _last_row_id(cursor)
-            _insert_audit(connection, "door_intent", at, compartment_id, _single(parcels),
-                          {"journal_id": entry_id, "purpose": purpose.value, "parcel_ids": list(parcels)})
+            intent: dict[str, object] = {"journal_id": entry_id, "purpose": purpose.value,
+                                         "parcel_ids": list(parcels)}
+            if method is not None:
+                intent["method"] = method.value
+            _insert_audit(connection, "door_intent", at, compartment_id, _single(parcels), intent)
             return _journal_entry(_journal_row(connection, entry_id))
 
     def journal_advance(self, entry_id: int, phase: JournalPhase, at: float) -> JournalEntry:
@@ -390,8 +450,9 @@ class SqliteStore:
             return _journal_entry(_journal_row(connection, entry_id))
 
     def journal_complete_pickup(self, entry_id: int, at: float) -> JournalEntry:
-        """Door closed after a pickup: parcels PICKED_UP, credentials spent, compartment FREE,
-        entry COMPLETED and the audit entries, all in one transaction.
+        """Door closed after a pickup: parcels PICKED_UP, every credential of each spent, compartment FREE,
+        entry COMPLETED, the audit entries and one picked_up event per parcel (with the entry's method,
+        when it has one), all in one transaction.
 
         The entry must be a PICKUP in UNLOCK_SENT or OPENED; completing it twice raises. A
         compartment that is out of order stays out of order (only emptied).
@@ -406,6 +467,9 @@ class SqliteStore:
                                  "was sent can complete a pickup")
             compartment_id: str = row["compartment_id"]
             parcels = _json_ids(row["parcel_ids"])
+            picked_up: dict[str, object] = {"journal_id": entry_id}
+            if row["method"] is not None:
+                picked_up["method"] = row["method"]
             for parcel_id in parcels:
                 _require_in_compartment(connection, parcel_id, compartment_id)
                 connection.execute(
@@ -413,16 +477,33 @@ class SqliteStore:
                 connection.execute(
                     "UPDATE pickup_credentials SET spent_at = ? WHERE parcel_id = ? AND spent_at IS NULL",
                     (at, parcel_id))
-                _insert_audit(connection, "parcel_picked_up", at, compartment_id, parcel_id,
-                              {"journal_id": entry_id})
-                self._insert_event(connection, EventKind.PICKED_UP, at, compartment_id, parcel_id,
-                                   {"journal_id": entry_id})
+                _insert_audit(connection, "parcel_picked_up", at, compartment_id, parcel_id, picked_up)
+                self._insert_event(connection, EventKind.PICKED_UP, at, compartment_id, parcel_id, picked_up)
             connection.execute(
                 "UPDATE compartments SET state = 'free' WHERE id = ? AND state = 'occupied'",
                 (compartment_id,))
             connection.execute(
                 "UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?", (at, entry_id))
             _insert_audit(connection, "door_closed", at, compartment_id, _single(parcels),
+                          {"journal_id": entry_id, "purpose": row["purpose"]})
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def journal_complete(self, entry_id: int, at: float) -> JournalEntry:
+        """Door closed after an opening that is not a pickup (a support call): entry COMPLETED, audited
+        ("door_closed"); no parcel, credential or compartment changes. The entry must be in UNLOCK_SENT or
+        OPENED; a pickup completes through journal_complete_pickup."""
+        with self._write("complete a door opening") as connection:
+            row = _journal_row(connection, entry_id)
+            current = JournalPhase(row["phase"])
+            if row["purpose"] == DoorPurpose.PICKUP.value:
+                raise StoreError(f"journal entry {entry_id} is a pickup: complete it as a pickup")
+            if current not in (JournalPhase.UNLOCK_SENT, JournalPhase.OPENED):
+                raise StoreError(f"journal entry {entry_id} is {current.value}: only an entry whose unlock "
+                                 "was sent can complete")
+            connection.execute(
+                "UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?", (at, entry_id))
+            parcels = _json_ids(row["parcel_ids"])
+            _insert_audit(connection, "door_closed", at, row["compartment_id"], _single(parcels),
                           {"journal_id": entry_id, "purpose": row["purpose"]})
             return _journal_entry(_journal_row(connection, entry_id))
 
@@ -476,12 +557,13 @@ class SqliteStore:
 
     # the outbox ---------------------------------------------------------------------------
     def outbox_batch(self, limit: int) -> Sequence[OutboxEvent]:
-        """Up to `limit` pending events, oldest (first written) first."""
+        """Up to `limit` pending (not parked) events, oldest (first written) first."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise StoreError(f"outbox_batch limit must be a whole number >= 0, not {limit!r}")
         with self._read("read the outbox") as connection:
             rows = connection.execute(
-                f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id LIMIT ?", (limit,)).fetchall()
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE parked_at IS NULL ORDER BY id LIMIT ?",
+                (limit,)).fetchall()
         return [_outbox_event(row) for row in rows]
 
     def outbox_acknowledge(self, keys: Iterable[str], at: float | None = None) -> int:
@@ -490,7 +572,7 @@ class SqliteStore:
         Returns how many were deleted.
 
         Bringing the depth down to half the alarm threshold clears a raised backlog alarm, at `at`
-        (default: now).
+        (default: now). A parked event the platform acknowledges after all is deleted too.
         """
         wanted = _idempotency_keys(keys)
         with self._write("acknowledge outbox events") as connection:
@@ -511,15 +593,55 @@ class SqliteStore:
                 "WHERE idempotency_key = ?", [(message, at, key) for key in wanted]))
 
     def outbox_depth(self) -> int:
-        """How many events wait for delivery."""
+        """How many events wait for delivery (parked ones do not)."""
         with self._read("read the outbox depth") as connection:
             return _outbox_state(connection)[0]
 
     def outbox_oldest_at(self) -> float | None:
         """When the oldest waiting event (the first outbox_batch returns) happened; None when none waits."""
         with self._read("read the outbox") as connection:
-            row = connection.execute("SELECT occurred_at FROM outbox ORDER BY id LIMIT 1").fetchone()
+            row = connection.execute(
+                "SELECT occurred_at FROM outbox WHERE parked_at IS NULL ORDER BY id LIMIT 1").fetchone()
         return None if row is None else float(row["occurred_at"])
+
+    def outbox_park(self, key: str, reason: str, at: float) -> bool:
+        """The platform refused this event for good: keep it, with the reason (one line, shortened), out of
+        every later batch and out of the depth (which may clear the backlog alarm); audited as
+        "outbox_event_parked". The key matches in any uuid spelling. False, with nothing written, when no
+        pending event has that key (unknown, acknowledged, or parked already)."""
+        [wanted] = _idempotency_keys([_required_text(key, "idempotency key")])
+        if not isinstance(reason, str) or not reason.strip():
+            raise StoreError(f"a park reason must be non-empty text, not {reason!r}")
+        message = _short_error(reason)
+        with self._write("park an outbox event") as connection:
+            row = connection.execute(
+                "SELECT kind, compartment_id, parcel_id FROM outbox "
+                "WHERE idempotency_key = ? AND parked_at IS NULL", (wanted,)).fetchone()
+            if row is None:
+                return False
+            connection.execute("UPDATE outbox SET parked_at = ?, park_reason = ? WHERE idempotency_key = ?",
+                               (at, message, wanted))
+            _insert_audit(connection, "outbox_event_parked", at, row["compartment_id"], row["parcel_id"],
+                          {"kind": row["kind"], "idempotency_key": wanted, "reason": message})
+            log.warning("outbox event %s (%s) parked: %s", wanted, row["kind"], message)
+            self._maybe_clear_backlog_alarm(connection, at)
+            return True
+
+    def outbox_parked(self, limit: int | None = None) -> Sequence[OutboxEvent]:
+        """Parked events, oldest (first written) first, each with its parked_reason."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise StoreError(f"outbox_parked limit must be a whole number >= 0, not {limit!r}")
+        with self._read("read the parked outbox events") as connection:
+            rows = connection.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT ?",
+                (-1 if limit is None else limit,)).fetchall()
+        return [_outbox_event(row) for row in rows]
+
+    def outbox_parked_count(self) -> int:
+        with self._read("count the parked outbox events") as connection:
+            count: int = connection.execute(
+                "SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL").fetchone()[0]
+        return count
 
     @property
     def outbox_alarm_depth(self) -> int:
@@ -529,6 +651,153 @@ class SqliteStore:
         """Whether the backlog alarm is raised (not part of the core Store protocol)."""
         with self._read("read the outbox state") as connection:
             return _outbox_state(connection)[1]
+
+    # what the platform announces ------------------------------------------------------------
+    def apply_sync_page(self, page: SyncPage, at: float) -> SyncTally:
+        """One page of the platform's change feed: upserts by id, then deletions, then the page's cursor,
+        in one transaction; a page that holds anything invalid is refused whole (StoreError naming the
+        record) and changes nothing.
+
+        A reset page starts a new full-sync generation; every record a page upserts is stamped with the
+        current generation, and the last page (has_more False) of a full sync forgets every synced record
+        (expected parcel, platform credential, courier, return authorisation) of an older one. A parcel
+        that has been deposited is never deleted or forgotten, and an upsert changes only its recipient
+        name and accessibility; those are counted as kept_in_locker (and so are, when a full sync ends,
+        deposited platform parcels that it did not mention). Deleting an unknown id does nothing. A
+        credential may name parcels the locker does not know yet: it opens them once they are announced
+        and deposited. An announced barcode belongs to one expected parcel: a page that gives it to
+        another takes it from the first (audited). Pages that change something are audited.
+        """
+        rows = _checked_sync_page(page)
+        at = _time(at, "the time a sync page is applied")
+        counts = {field.name: 0 for field in fields(SyncTally)}
+        with self._write("apply a sync page") as connection:
+            state = _sync_state(connection)
+            generation = int(state["generation"]) + (1 if rows.reset else 0)
+            full_sync = rows.reset or bool(state["full_sync_in_progress"])
+            _upsert_expected_parcels(connection, rows, generation, at, counts)
+            _upsert_credentials(connection, rows.credentials.values(), None, generation, at)
+            counts["pickup_credentials"] = len(rows.credentials)
+            connection.executemany(_COURIER_UPSERT, [
+                (courier.courier_id, courier.display_name, courier.password_hash,
+                 None if courier.badge_secret_hash is None else bytes(courier.badge_secret_hash),
+                 int(courier.can_collect), courier.valid_until, generation, at)
+                for courier in rows.couriers.values()])
+            counts["couriers"] = len(rows.couriers)
+            connection.executemany(_RETURN_UPSERT, [
+                (authorisation.return_id, authorisation.parcel_id, bytes(authorisation.code_hash),
+                 authorisation.size.value, authorisation.expires_at, generation, at)
+                for authorisation in rows.returns.values()])
+            counts["return_authorisations"] = len(rows.returns)
+            _apply_deletions(connection, rows.deletions, counts)
+            completes_full_sync = full_sync and not rows.has_more
+            if completes_full_sync:
+                _forget_older_than(connection, generation, counts)
+            connection.execute(
+                "UPDATE sync_state SET cursor = ?, generation = ?, full_sync_in_progress = ?, "
+                "last_page_at = ?, last_complete_at = CASE WHEN ? THEN ? ELSE last_complete_at END "
+                "WHERE id = 1",
+                (rows.next_cursor, generation, int(full_sync and rows.has_more), at, int(not rows.has_more),
+                 at))
+            tally = SyncTally(**counts)
+            if any(counts.values()) or rows.reset or completes_full_sync:
+                _insert_audit(connection, "sync_page_applied", at, None, None, {
+                    **counts, "reset": rows.reset, "has_more": rows.has_more, "generation": generation,
+                    "full_sync_completed": completes_full_sync, "cursor": rows.next_cursor})
+            if completes_full_sync:
+                log.info("full sync %d complete: %d records forgotten, %d deposited parcels kept",
+                         generation, counts["forgotten"], counts["kept_in_locker"])
+            return tally
+
+    def sync_status(self) -> SyncStatus:
+        with self._read("read the sync state") as connection:
+            state = _sync_state(connection)
+        return SyncStatus(state["cursor"], bool(state["full_sync_in_progress"]), state["last_page_at"],
+                          state["last_complete_at"])
+
+    def add_pickup_credential(self, credential: PickupCredential, at: float) -> Sequence[Parcel]:
+        """A credential the platform confirmed online: kept (as if synced, in the current generation) for
+        those of its parcels that are IN_LOCKER, which are returned oldest first; nothing is kept when none
+        is, or when it expired by `at`. Audited as "credential_verified_online" (the parcel ids) or
+        "credential_verified_online_useless" (with the reason: not_in_locker or expired)."""
+        with _about("online credential"):
+            credential = _checked_credential(credential)
+        at = _time(at, "the time a credential is verified")
+        named = list(credential.parcel_ids)
+        with self._write("keep a credential verified online") as connection:
+            rows: list[sqlite3.Row] = []
+            expired = credential.expires_at is not None and credential.expires_at <= at
+            if not expired:
+                rows = connection.execute(
+                    f"SELECT {_PARCEL_COLUMNS} FROM parcels WHERE state = 'in_locker' "
+                    "AND id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
+                    (json.dumps(named),)).fetchall()
+            if not rows:
+                _insert_audit(connection, "credential_verified_online_useless", at, None, _single(named), {
+                    "credential_id": credential.credential_id, "parcel_ids": named,
+                    "reason": "expired" if expired else "not_in_locker"})
+                return []
+            parcels = [_parcel(row) for row in rows]
+            in_locker = [parcel.id for parcel in parcels]
+            generation = int(_sync_state(connection)["generation"])
+            _upsert_credentials(connection, [credential], in_locker, generation, at)
+            _insert_audit(connection, "credential_verified_online", at, None, _single(in_locker),
+                          {"credential_id": credential.credential_id, "parcel_ids": in_locker})
+            return parcels
+
+    def expected_parcel_by_barcode(self, barcode: str) -> Parcel | None:
+        """The announced, not yet deposited parcel with exactly this label barcode; None for blank text."""
+        if not isinstance(barcode, str):
+            raise StoreError(f"a barcode must be text, not {type(barcode).__name__}")
+        if not barcode.strip():
+            return None
+        with self._read("look up a parcel barcode") as connection:
+            row = connection.execute(
+                f"SELECT {_PARCEL_COLUMNS} FROM parcels WHERE state = 'expected' AND barcode = ?",
+                (barcode,)).fetchone()
+        return None if row is None else _parcel(row)
+
+    def courier(self, courier_id: str) -> CourierCredential | None:
+        """The synced courier with this id, valid or not (the caller checks valid_until)."""
+        if not isinstance(courier_id, str):
+            raise StoreError(f"a courier id must be text, not {type(courier_id).__name__}")
+        with self._read("look up a courier") as connection:
+            row = connection.execute(
+                f"SELECT {_COURIER_COLUMNS} FROM couriers WHERE courier_id = ?", (courier_id,)).fetchone()
+        return None if row is None else _courier(row)
+
+    def courier_by_badge_hash(self, badge_secret_hash: bytes) -> CourierCredential | None:
+        """The courier whose badge this is, valid or not (the caller checks valid_until). Every badge of the
+        locker is compared, in constant time each, so the time taken says nothing about which one matched.
+        None also when two couriers share the badge (logged: the platform must fix it)."""
+        _check_code_hash(badge_secret_hash)
+        wanted = bytes(badge_secret_hash)
+        with self._read("look up a courier badge") as connection:
+            rows = connection.execute(
+                f"SELECT {_COURIER_COLUMNS} FROM couriers WHERE badge_secret_hash IS NOT NULL").fetchall()
+        matches = [row for row in rows if hmac.compare_digest(bytes(row["badge_secret_hash"]), wanted)]
+        if len(matches) > 1:
+            log.error("couriers %s share one badge: none of them can log in by badge until the platform "
+                      "fixes it", ", ".join(sorted(row["courier_id"] for row in matches)))
+            return None
+        return _courier(matches[0]) if matches else None
+
+    def return_by_code_hash(self, code_hash: bytes) -> ReturnAuthorisation | None:
+        """An unexpired (by the store's `now`), not yet used return authorisation with this code, compared
+        in constant time. One whose parcel id the locker already holds (or held) counts as used."""
+        _check_code_hash(code_hash)
+        wanted = bytes(code_hash)
+        with self._read("look up a return code") as connection:
+            rows = connection.execute(
+                f"SELECT {_prefixed('r', _RETURN_COLUMNS)} FROM return_authorisations AS r "
+                "WHERE r.code_hash = ? AND r.used_at IS NULL AND (r.expires_at IS NULL OR r.expires_at > ?) "
+                "AND NOT EXISTS (SELECT 1 FROM parcels AS p "
+                "                WHERE p.id = r.parcel_id AND p.state <> 'expected') "
+                "ORDER BY r.return_id", (wanted, self._now())).fetchall()
+        for row in rows:
+            if hmac.compare_digest(bytes(row["code_hash"]), wanted):
+                return _return_authorisation(row)
+        return None
 
     # audit and settings -------------------------------------------------------------------
     def audit(self, kind: str, at: float, compartment_id: str | None = None,
@@ -747,8 +1016,9 @@ def _journal_row(connection: sqlite3.Connection, entry_id: int) -> sqlite3.Row:
 
 
 def _parcel_in(connection: sqlite3.Connection, compartment_id: str) -> str | None:
+    """The parcel physically in the compartment (in the locker, expired or a deposited return)."""
     row = connection.execute(
-        "SELECT id FROM parcels WHERE compartment_id = ? AND state = 'in_locker'",
+        f"SELECT id FROM parcels WHERE compartment_id = ? AND state IN {_PRESENT_SQL}",
         (compartment_id,)).fetchone()
     return None if row is None else str(row["id"])
 
@@ -872,16 +1142,324 @@ def _compartment_status(row: sqlite3.Row) -> CompartmentStatus:
 
 def _parcel(row: sqlite3.Row) -> Parcel:
     return Parcel(row["id"], Size(row["size"]), ParcelState(row["state"]), row["compartment_id"],
-                  row["recipient"], row["created_at"], row["picked_up_at"])
+                  row["recipient"], row["created_at"], row["picked_up_at"], row["barcode"],
+                  bool(row["accessible"]))
 
 
 def _outbox_event(row: sqlite3.Row) -> OutboxEvent:
     return OutboxEvent(row["id"], row["idempotency_key"], EventKind(row["kind"]), row["occurred_at"],
                        row["compartment_id"], row["parcel_id"], json.loads(row["details"]), row["attempts"],
-                       row["last_error"], row["last_attempt_at"])
+                       row["last_error"], row["last_attempt_at"], row["park_reason"])
 
 
 def _journal_entry(row: sqlite3.Row) -> JournalEntry:
     return JournalEntry(row["id"], row["compartment_id"], DoorPurpose(row["purpose"]),
                         _json_ids(row["parcel_ids"]), JournalPhase(row["phase"]), row["created_at"],
-                        row["updated_at"])
+                        row["updated_at"], None if row["method"] is None else PickupMethod(row["method"]))
+
+
+def _courier(row: sqlite3.Row) -> CourierCredential:
+    badge = row["badge_secret_hash"]
+    return CourierCredential(row["courier_id"], row["display_name"], row["password_hash"],
+                             None if badge is None else bytes(badge), bool(row["can_collect"]),
+                             row["valid_until"])
+
+
+def _return_authorisation(row: sqlite3.Row) -> ReturnAuthorisation:
+    return ReturnAuthorisation(row["return_id"], row["parcel_id"], bytes(row["code_hash"]), Size(row["size"]),
+                               row["expires_at"])
+
+
+def _prefixed(table_alias: str, columns: str) -> str:
+    return ", ".join(f"{table_alias}.{column}" for column in columns.split(", "))
+
+
+# sync: checking a page ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _CheckedPage:
+    """A sync page whose every record was checked, each kind keyed by id (the last copy of an id wins)."""
+
+    reset: bool
+    parcels: dict[str, ExpectedParcel]
+    credentials: dict[str, PickupCredential]
+    couriers: dict[str, CourierCredential]
+    returns: dict[str, ReturnAuthorisation]
+    deletions: dict[str, tuple[str, ...]]  # kind -> ids
+    next_cursor: str
+    has_more: bool
+
+
+def _checked_sync_page(page: object) -> _CheckedPage:
+    if not isinstance(page, SyncPage):
+        raise StoreError(f"a sync page must be a SyncPage, not {type(page).__name__}")
+    with _about("sync page"):
+        reset = _flag(page.reset, "reset")
+        has_more = _flag(page.has_more, "has_more")
+        next_cursor = _required_text(page.next_cursor, "next_cursor")
+    parcels = _keyed(page.parcels, ExpectedParcel, "parcel", lambda parcel: parcel.parcel_id, _checked_parcel)
+    credentials = _keyed(page.pickup_credentials, PickupCredential, "pickup credential",
+                         lambda credential: credential.credential_id, _checked_credential)
+    couriers = _keyed(page.couriers, CourierCredential, "courier", lambda courier: courier.courier_id,
+                      _checked_courier)
+    returns = _keyed(page.return_authorisations, ReturnAuthorisation, "return authorisation",
+                     lambda authorisation: authorisation.return_id, _checked_return)
+    deletions: dict[str, dict[str, None]] = {kind: {} for kind in sorted(DELETION_KINDS)}
+    for deletion in _records(page.deletions, Deletion, "deletions"):
+        where = f"sync page, deletion {deletion.kind!r} {deletion.id!r}"
+        if deletion.kind not in DELETION_KINDS:
+            raise StoreError(f"{where}: the kind must be one of {', '.join(sorted(DELETION_KINDS))}")
+        with _about(where):
+            deletions[deletion.kind][_required_text(deletion.id, "id")] = None
+    return _CheckedPage(reset, parcels, credentials, couriers, returns,
+                        {kind: tuple(ids) for kind, ids in deletions.items()}, next_cursor, has_more)
+
+
+def _records(values: object, kind: type[_T], name: str) -> tuple[_T, ...]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise StoreError(f"sync page: {name} must be a collection, not {type(values).__name__}")
+    records = tuple(values)
+    for record in records:
+        if not isinstance(record, kind):
+            raise StoreError(f"sync page: {name} must hold {kind.__name__} records, "
+                             f"not {type(record).__name__}")
+    return records
+
+
+def _keyed(values: object, kind: type[_T], what: str, key: Callable[[_T], object],
+           check: Callable[[_T], _T]) -> dict[str, _T]:
+    keyed: dict[str, _T] = {}
+    for record in _records(values, kind, f"{what}s"):
+        with _about(f"sync page, {what} {key(record)!r}"):
+            checked = check(record)
+        keyed[str(key(checked))] = checked
+    return keyed
+
+
+@contextmanager
+def _about(where: str) -> Iterator[None]:
+    """Name the record a check is about in its error."""
+    try:
+        yield
+    except StoreError as error:
+        raise StoreError(f"{where}: {error}") from None
+
+
+def _checked_parcel(parcel: ExpectedParcel) -> ExpectedParcel:
+    window = parcel.pickup_window
+    if not isinstance(window, PickupWindow):
+        raise StoreError(f"the pickup window must be a PickupWindow, not {type(window).__name__}")
+    hours = window.hours
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
+        raise StoreError(f"the pickup window must be a whole number of hours >= 1, not {hours!r}")
+    return ExpectedParcel(
+        _required_text(parcel.parcel_id, "parcel id"),
+        _required_text(parcel.barcode, "barcode"),
+        _member(Size, parcel.size, "size"),
+        _flag(parcel.accessible, "accessible"),
+        _required_text(parcel.recipient_display_name, "recipient display name"),
+        PickupWindow(hours, _optional_time(window.not_after, "pickup window end")),
+    )
+
+
+def _checked_credential(credential: object) -> PickupCredential:
+    if not isinstance(credential, PickupCredential):
+        raise StoreError(f"a pickup credential must be a PickupCredential, not {type(credential).__name__}")
+    parcel_ids = _id_list(credential.parcel_ids, "parcel_ids", "parcel id")
+    if not parcel_ids:
+        raise StoreError("a pickup credential must name at least one parcel")
+    return PickupCredential(_required_text(credential.credential_id, "credential id"),
+                            _hash_bytes(credential.code_hash, "code hash"), parcel_ids,
+                            _optional_time(credential.expires_at, "expiry time"))
+
+
+def _checked_courier(courier: CourierCredential) -> CourierCredential:
+    badge = courier.badge_secret_hash
+    return CourierCredential(
+        _required_text(courier.courier_id, "courier id"),
+        _required_text(courier.display_name, "display name"),
+        _required_text(courier.password_hash, "password hash"),
+        None if badge is None else _hash_bytes(badge, "badge secret hash"),
+        _flag(courier.can_collect, "can_collect"),
+        _optional_time(courier.valid_until, "valid_until"),
+    )
+
+
+def _checked_return(authorisation: ReturnAuthorisation) -> ReturnAuthorisation:
+    return ReturnAuthorisation(
+        _required_text(authorisation.return_id, "return id"),
+        _required_text(authorisation.parcel_id, "parcel id"),
+        _hash_bytes(authorisation.code_hash, "code hash"),
+        _member(Size, authorisation.size, "size"),
+        _optional_time(authorisation.expires_at, "expiry time"),
+    )
+
+
+def _flag(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise StoreError(f"{what} must be true or false, not {value!r}")
+    return value
+
+
+def _time(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise StoreError(f"{what} must be a finite number of seconds, not {value!r}")
+    return float(value)
+
+
+def _optional_time(value: object, what: str) -> float | None:
+    return None if value is None else _time(value, what)
+
+
+def _hash_bytes(value: object, what: str) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview) or len(value) == 0:
+        raise StoreError(f"the {what} must be non-empty bytes")
+    return bytes(value)
+
+
+# sync: applying a page ----------------------------------------------------------------------------
+_EXPECTED_UPSERT = (
+    "INSERT INTO parcels (id, size, state, recipient, created_at, barcode, accessible, pickup_window_hours, "
+    "pickup_not_after, origin, seen_in_sync) VALUES (?, ?, 'expected', ?, ?, ?, ?, ?, ?, 'platform', ?) "
+    "ON CONFLICT (id) DO UPDATE SET size = excluded.size, recipient = excluded.recipient, "
+    "barcode = excluded.barcode, accessible = excluded.accessible, "
+    "pickup_window_hours = excluded.pickup_window_hours, pickup_not_after = excluded.pickup_not_after, "
+    "seen_in_sync = excluded.seen_in_sync WHERE parcels.state = 'expected'")
+# A deposited parcel takes only display data from the platform.
+_DEPOSITED_DISPLAY_UPDATE = (
+    "UPDATE parcels SET recipient = ?, accessible = ?, "
+    "seen_in_sync = CASE WHEN origin = 'platform' THEN ? ELSE seen_in_sync END WHERE id = ?")
+_CREDENTIAL_UPSERT = (
+    "INSERT INTO pickup_credentials (parcel_id, credential_id, code_hash, created_at, expires_at, origin, "
+    "seen_in_sync) VALUES (?, ?, ?, ?, ?, 'platform', ?) "
+    "ON CONFLICT (credential_id, parcel_id) DO UPDATE SET code_hash = excluded.code_hash, "
+    "expires_at = excluded.expires_at, seen_in_sync = excluded.seen_in_sync")
+_COURIER_UPSERT = (
+    "INSERT INTO couriers (courier_id, display_name, password_hash, badge_secret_hash, can_collect, "
+    "valid_until, seen_in_sync, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (courier_id) DO UPDATE SET display_name = excluded.display_name, "
+    "password_hash = excluded.password_hash, badge_secret_hash = excluded.badge_secret_hash, "
+    "can_collect = excluded.can_collect, valid_until = excluded.valid_until, "
+    "seen_in_sync = excluded.seen_in_sync, synced_at = excluded.synced_at")
+# used_at survives an upsert: the platform may list a return again before it hears that it was used.
+_RETURN_UPSERT = (
+    "INSERT INTO return_authorisations (return_id, parcel_id, code_hash, size, expires_at, seen_in_sync, "
+    "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (return_id) DO UPDATE SET parcel_id = excluded.parcel_id, code_hash = excluded.code_hash, "
+    "size = excluded.size, expires_at = excluded.expires_at, seen_in_sync = excluded.seen_in_sync, "
+    "synced_at = excluded.synced_at")
+
+
+def _sync_state(connection: sqlite3.Connection) -> sqlite3.Row:
+    row: sqlite3.Row | None = connection.execute(
+        "SELECT cursor, generation, full_sync_in_progress, last_page_at, last_complete_at FROM sync_state "
+        "WHERE id = 1").fetchone()
+    if row is None:
+        raise StoreError("the sync state row is missing: the database was edited by hand")
+    return row
+
+
+def _states_of(connection: sqlite3.Connection, parcel_ids: Iterable[str]) -> dict[str, str]:
+    return {row["id"]: row["state"] for row in connection.execute(
+        "SELECT id, state FROM parcels WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(parcel_ids)),))}
+
+
+def _upsert_expected_parcels(connection: sqlite3.Connection, page: _CheckedPage, generation: int, at: float,
+                             counts: dict[str, int]) -> None:
+    if not page.parcels:
+        return
+    states = _states_of(connection, page.parcels)
+    announced: list[ExpectedParcel] = []
+    deposited: list[ExpectedParcel] = []
+    for parcel in page.parcels.values():
+        known_state = states.get(parcel.parcel_id, ParcelState.EXPECTED.value)
+        (announced if known_state == ParcelState.EXPECTED.value else deposited).append(parcel)
+    # One expected parcel per barcode: the page's word is the newest, and its last copy wins. Whoever holds a
+    # barcode the page gives to another parcel lets go of it first, so no statement meets a duplicate.
+    owner = {parcel.barcode: parcel.parcel_id for parcel in announced}
+    holders = connection.execute(
+        "SELECT id, barcode FROM parcels WHERE state = 'expected' AND barcode IN "
+        "(SELECT value FROM json_each(?))", (json.dumps(list(owner)),)).fetchall()
+    displaced = [(row["id"], row["barcode"]) for row in holders if owner[row["barcode"]] != row["id"]]
+    connection.executemany("UPDATE parcels SET barcode = NULL WHERE id = ?", [(id_,) for id_, _ in displaced])
+    in_page = {parcel.parcel_id for parcel in announced} | set(page.deletions["parcel"])
+    for parcel_id, barcode in displaced:
+        if parcel_id not in in_page:
+            _insert_audit(connection, "sync_barcode_reassigned", at, None, parcel_id,
+                          {"barcode": barcode, "to_parcel_id": owner[barcode]})
+    for parcel in announced:
+        if owner[parcel.barcode] != parcel.parcel_id:
+            _insert_audit(connection, "sync_barcode_reassigned", at, None, parcel.parcel_id,
+                          {"barcode": parcel.barcode, "to_parcel_id": owner[parcel.barcode]})
+    connection.executemany(_EXPECTED_UPSERT, [
+        (parcel.parcel_id, parcel.size.value, parcel.recipient_display_name, at,
+         parcel.barcode if owner[parcel.barcode] == parcel.parcel_id else None, int(parcel.accessible),
+         parcel.pickup_window.hours, parcel.pickup_window.not_after, generation)
+        for parcel in announced])
+    connection.executemany(_DEPOSITED_DISPLAY_UPDATE, [
+        (parcel.recipient_display_name, int(parcel.accessible), generation, parcel.parcel_id)
+        for parcel in deposited])
+    counts["parcels"] += len(announced)
+    counts["kept_in_locker"] += len(deposited)
+
+
+def _upsert_credentials(connection: sqlite3.Connection, credentials: Iterable[PickupCredential],
+                        only_parcels: Sequence[str] | None, generation: int, at: float) -> None:
+    """One row per (credential, parcel), stamped with `generation`; a credential's spent rows stay spent.
+    With `only_parcels` (online verification) rows for those parcels only, and none removed; else the
+    credential's rows for parcels it no longer names go."""
+    credentials = tuple(credentials)
+    if only_parcels is None:
+        connection.executemany(
+            "DELETE FROM pickup_credentials WHERE credential_id = ? "
+            "AND parcel_id NOT IN (SELECT value FROM json_each(?))",
+            [(credential.credential_id, json.dumps(list(credential.parcel_ids)))
+             for credential in credentials])
+    connection.executemany(_CREDENTIAL_UPSERT, [
+        (parcel_id, credential.credential_id, bytes(credential.code_hash), at, credential.expires_at,
+         generation)
+        for credential in credentials
+        for parcel_id in (credential.parcel_ids if only_parcels is None else only_parcels)])
+
+
+def _apply_deletions(connection: sqlite3.Connection, deletions: dict[str, tuple[str, ...]],
+                     counts: dict[str, int]) -> None:
+    parcel_ids = deletions["parcel"]
+    if parcel_ids:
+        states = _states_of(connection, parcel_ids)
+        expected = [parcel_id for parcel_id, state in states.items() if state == ParcelState.EXPECTED.value]
+        connection.executemany("DELETE FROM parcels WHERE id = ? AND state = 'expected'",
+                               [(parcel_id,) for parcel_id in expected])
+        counts["deleted"] += len(expected)
+        counts["kept_in_locker"] += len(states) - len(expected)
+    credential_ids = deletions["pickup_credential"]
+    if credential_ids:
+        listed = json.dumps(list(credential_ids))
+        counts["deleted"] += connection.execute(
+            "SELECT count(DISTINCT credential_id) FROM pickup_credentials "
+            "WHERE credential_id IN (SELECT value FROM json_each(?))", (listed,)).fetchone()[0]
+        connection.execute("DELETE FROM pickup_credentials "
+                           "WHERE credential_id IN (SELECT value FROM json_each(?))", (listed,))
+    for kind, table, key in (("courier", "couriers", "courier_id"),
+                             ("return_authorisation", "return_authorisations", "return_id")):
+        if deletions[kind]:
+            counts["deleted"] += _sum_rowcount(connection.executemany(
+                f"DELETE FROM {table} WHERE {key} = ?", [(id_,) for id_ in deletions[kind]]))
+
+
+def _forget_older_than(connection: sqlite3.Connection, generation: int, counts: dict[str, int]) -> None:
+    """The end of a full sync: every synced record it did not mention goes; deposited parcels stay."""
+    older = "(seen_in_sync IS NULL OR seen_in_sync < ?)"
+    counts["forgotten"] += _sum_rowcount(connection.execute(
+        f"DELETE FROM parcels WHERE origin = 'platform' AND state = 'expected' AND {older}", (generation,)))
+    counts["kept_in_locker"] += connection.execute(
+        f"SELECT count(*) FROM parcels WHERE origin = 'platform' AND state IN {_PRESENT_SQL} AND {older}",
+        (generation,)).fetchone()[0]
+    counts["forgotten"] += connection.execute(
+        "SELECT count(DISTINCT credential_id) FROM pickup_credentials "
+        "WHERE origin = 'platform' AND seen_in_sync < ?", (generation,)).fetchone()[0]
+    connection.execute("DELETE FROM pickup_credentials WHERE origin = 'platform' AND seen_in_sync < ?",
+                       (generation,))
+    for table in ("couriers", "return_authorisations"):
+        counts["forgotten"] += _sum_rowcount(connection.execute(
+            f"DELETE FROM {table} WHERE seen_in_sync < ?", (generation,)))

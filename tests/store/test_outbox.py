@@ -113,8 +113,8 @@ def test_a_courier_deposit_names_the_courier(store: SqliteStore, raw: sqlite3.Co
 def test_an_announced_parcel_says_so_in_its_deposited_event(
     store: SqliteStore, raw: sqlite3.Connection
 ) -> None:
-    raw.execute("INSERT INTO parcels (id, size, state, recipient, created_at) "
-                "VALUES ('EXP1', 'M', 'expected', 'Grace', ?)", (T0,))
+    raw.execute("INSERT INTO parcels (id, size, state, recipient, created_at, origin) "
+                "VALUES ('EXP1', 'M', 'expected', 'Grace', ?, 'platform')", (T0,))
     store.place_parcel("EXP1", Size.M, "A02", "Grace Hopper", CODE, T0 + 5)
     assert [(event.parcel_id, event.details["announced"]) for event in pending(store)] == [("EXP1", True)]
 
@@ -494,7 +494,7 @@ def test_the_outbox_migration_applies_to_a_used_0001_database(tmp_path: Path) ->
     first = bundled_migrations()[:1]
     with SqliteStore.open(database, LAYOUT, migrations=first) as old:
         assert old.schema_version == 1
-        # The 0001 kiosk's writes, as raw rows: today's place_parcel already needs the outbox.
+        # The 0001 kiosk's writes, as raw rows: today's store methods need the newer schema.
         connection = old._connection
         assert connection is not None
         connection.executescript(
@@ -507,12 +507,13 @@ def test_the_outbox_migration_applies_to_a_used_0001_database(tmp_path: Path) ->
             UPDATE compartments SET state = 'occupied' WHERE id IN ('A01', 'A02');
             INSERT INTO pickup_credentials (parcel_id, code_hash, created_at)
             VALUES ('OLD1', x'{CODE.hex()}', {T0}), ('OLD2', x'{CODE.hex()}', {T0});
+            INSERT INTO door_journal (compartment_id, purpose, parcel_ids, phase, reason, unlock_attempts,
+                                      created_at, updated_at)
+            VALUES ('A01', 'pickup', '["OLD1"]', 'cancelled', 'never_sent', 0, {T0 + 2}, {T0 + 3}),
+                   ('A02', 'pickup', '["OLD2"]', 'opened', NULL, 1, {T0 + 4}, {T0 + 6});
             """)
-        finished = old.journal_intent("A01", DoorPurpose.PICKUP, ["OLD1"], T0 + 2)
-        old.journal_cancel(finished.id, "never_sent", T0 + 3)
-        open_door = old.journal_intent("A02", DoorPurpose.PICKUP, ["OLD2"], T0 + 4)
-        old.journal_advance(open_door.id, JournalPhase.UNLOCK_SENT, T0 + 5)
-        old.journal_advance(open_door.id, JournalPhase.OPENED, T0 + 6)
+        open_door_id = connection.execute("SELECT id FROM door_journal WHERE phase = 'opened'").fetchone()[0]
+        old.audit("door_opened", T0 + 6, "A02", "OLD2", journal_id=open_door_id)
         old.set_state("keypad", '{"failures": 3}')
         audit_before = list(old.audit_log())
 
@@ -522,11 +523,11 @@ def test_the_outbox_migration_applies_to_a_used_0001_database(tmp_path: Path) ->
         assert [store.parcel(parcel_id).state for parcel_id in ("OLD1", "OLD2", "OLD3", "EXP1")] == [
             ParcelState.IN_LOCKER, ParcelState.IN_LOCKER, ParcelState.PICKED_UP, ParcelState.EXPECTED]
         assert [(entry.id, entry.phase) for entry in store.unfinished_journal()] == [
-            (open_door.id, JournalPhase.OPENED)]
+            (open_door_id, JournalPhase.OPENED)]
         assert store.get_state("keypad") == '{"failures": 3}'
         assert list(store.audit_log()) == audit_before
         # The door left open across the upgrade closes: its pickup and event commit together.
-        store.journal_complete_pickup(open_door.id, T0 + 20)
+        store.journal_complete_pickup(open_door_id, T0 + 20)
         store.place_parcel("EXP1", Size.L, "A03", "Di", CODE, T0 + 21)
         assert facts(store) == [(EventKind.PICKED_UP, "A02", "OLD2"), (EventKind.DEPOSITED, "A03", "EXP1")]
         assert pending(store)[1].details["announced"] is True

@@ -201,8 +201,8 @@ def test_the_database_itself_refuses_two_parcels_in_one_compartment(
 
 
 def test_an_expected_parcel_is_placed_under_its_own_id(store: SqliteStore, raw: sqlite3.Connection) -> None:
-    raw.execute("INSERT INTO parcels (id, size, state, recipient, created_at) "
-                "VALUES ('P7', 'S', 'expected', 'Ada', 1.0)")
+    raw.execute("INSERT INTO parcels (id, size, state, recipient, created_at, origin) "
+                "VALUES ('P7', 'S', 'expected', 'Ada', 1.0, 'platform')")
     parcel = store.place_parcel("P7", Size.M, "A02", "Ada Lovelace", CODE, T0)
     assert (parcel.state, parcel.size, parcel.compartment_id, parcel.recipient, parcel.created_at) == (
         ParcelState.IN_LOCKER, Size.M, "A02", "Ada Lovelace", 1.0)

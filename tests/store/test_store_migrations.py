@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.model import Compartment, Size
+from kiosk.core.model import Compartment, ParcelState, Size, SyncPage
 from kiosk.store import SqliteStore, StoreError, bundled_migrations, load_migrations
 
 LAYOUT = (Compartment("A01", Size.S, 0, 1, 190, 1), Compartment("A02", Size.M, 0, 2, 150, 1))
 TABLES = {"compartments", "parcels", "pickup_credentials", "door_journal", "audit", "kv_state", "outbox",
-          "outbox_state"}
+          "outbox_state", "couriers", "return_authorisations", "sync_state"}
 BUNDLED = len(bundled_migrations())
 NEXT = BUNDLED + 1  # the number a migration added after the bundled ones must carry
 
@@ -146,3 +146,157 @@ def test_a_database_in_an_unwritable_place_is_refused(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot create the folder"):
         SqliteStore.open(blocker / "kiosk.sqlite", LAYOUT)
+
+
+# 0003: the platform's records; parcels and credentials rebuilt ----------------------------------------------
+
+LAYOUT_V2 = (*LAYOUT, Compartment("A03", Size.L, 0, 3, 100, 1), Compartment("A04", Size.XL, 1, 1, 80, 2))
+T0 = 1_800_000_000.0
+LIVE, SPENT = b"\x01" * 32, b"\x02" * 32
+# What a version-2 kiosk wrote, by its own columns.
+V2_COLUMNS = {
+    "compartments": 'id, position, size, board, lock, height_cm, "column", state, out_of_order_reason',
+    "parcels": "id, size, state, compartment_id, recipient, created_at, picked_up_at",
+    "pickup_credentials": "parcel_id, code_hash, created_at, spent_at",
+    "door_journal": "id, compartment_id, purpose, parcel_ids, phase, reason, unlock_attempts, created_at, "
+                    "updated_at",
+    "audit": "id, at, kind, compartment_id, parcel_id, details",
+    "kv_state": "key, value",
+    "outbox": "id, idempotency_key, kind, occurred_at, compartment_id, parcel_id, details, attempts, "
+              "last_error, last_attempt_at",
+    "outbox_state": "id, depth, backlog_alarm",
+}
+V2_ROWS = f"""
+    INSERT INTO parcels (id, size, state, compartment_id, recipient, created_at, picked_up_at)
+    VALUES ('OLD1', 'S', 'in_locker', 'A01', 'Ada', {T0}, NULL),
+           ('OLD2', 'M', 'in_locker', 'A02', 'Bob', {T0 + 1}, NULL),
+           ('OLD3', 'L', 'picked_up', 'A03', 'Cy', {T0 + 2}, {T0 + 9}),
+           ('EXP1', 'XL', 'expected', NULL, 'Di', {T0 + 3}, NULL);
+    UPDATE compartments SET state = 'occupied' WHERE id IN ('A01', 'A02');
+    UPDATE compartments SET state = 'out_of_order', out_of_order_reason = 'door_did_not_open'
+    WHERE id = 'A04';
+    INSERT INTO pickup_credentials (parcel_id, code_hash, created_at, spent_at)
+    VALUES ('OLD1', x'{LIVE.hex()}', {T0}, NULL), ('OLD2', x'{LIVE.hex()}', {T0 + 1}, NULL),
+           ('OLD3', x'{SPENT.hex()}', {T0 + 2}, {T0 + 9});
+    INSERT INTO door_journal (compartment_id, purpose, parcel_ids, phase, reason, unlock_attempts, created_at,
+                              updated_at)
+    VALUES ('A03', 'pickup', '["OLD3"]', 'completed', NULL, 1, {T0 + 8}, {T0 + 9}),
+           ('A04', 'pickup', '[]', 'fault', 'door_did_not_open', 2, {T0 + 10}, {T0 + 11}),
+           ('A01', 'pickup', '["OLD1"]', 'cancelled', 'never_sent', 0, {T0 + 12}, {T0 + 13}),
+           ('A02', 'pickup', '["OLD2"]', 'opened', NULL, 1, {T0 + 14}, {T0 + 15});
+    INSERT INTO outbox (idempotency_key, kind, occurred_at, compartment_id, parcel_id, details, attempts,
+                        last_error, last_attempt_at)
+    VALUES ('0b7f1d2e-3c4a-4b5c-8d6e-7f8091a2b3c4', 'deposited', {T0}, 'A01', 'OLD1', '{{"size": "S"}}', 0,
+            NULL, NULL),
+           ('1c8f2e3d-4b5a-4c6d-9e7f-8091a2b3c4d5', 'picked_up', {T0 + 9}, 'A03', 'OLD3',
+            '{{"journal_id": 1}}', 2, 'platform down', {T0 + 20}),
+           ('2d9f3e4c-5a6b-4d7e-af80-91a2b3c4d5e6', 'door_fault', {T0 + 11}, 'A04', NULL,
+            '{{"reason": "door_did_not_open"}}', 0, NULL, NULL);
+    INSERT INTO audit (at, kind, compartment_id, parcel_id, details)
+    VALUES ({T0}, 'parcel_placed', 'A01', 'OLD1', '{{"size": "S"}}'),
+           ({T0 + 9}, 'parcel_picked_up', 'A03', 'OLD3', '{{"journal_id": 1}}');
+    INSERT INTO kv_state (key, value) VALUES ('keypad', '{{"failures": 2}}');
+"""
+
+
+def rows_by_v2_columns(database: Path) -> dict[str, list[tuple[object, ...]]]:
+    with sqlite3.connect(database) as connection:
+        return {table: [tuple(row) for row in connection.execute(f"SELECT {columns} FROM {table} ORDER BY 1")]
+                for table, columns in V2_COLUMNS.items()}
+
+
+def test_a_used_version_2_database_migrates_to_3_with_every_row_intact(tmp_path: Path) -> None:
+    database = tmp_path / "kiosk.sqlite"
+    with SqliteStore.open(database, LAYOUT_V2, migrations=bundled_migrations()[:2]) as old:
+        assert old.schema_version == 2
+        connection = old._connection
+        assert connection is not None
+        connection.executescript(V2_ROWS)
+    before = rows_by_v2_columns(database)
+    assert before["outbox_state"] == [(1, 3, 0)]
+
+    with SqliteStore.open(database, LAYOUT_V2, migrations=bundled_migrations()[:3]) as store:
+        assert store.schema_version == 3
+    assert rows_by_v2_columns(database) == before
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert connection.execute(
+            "SELECT id, origin, seen_in_sync, deposited_at, barcode, accessible FROM parcels ORDER BY id"
+        ).fetchall() == [("EXP1", "platform", None, None, None, 0), ("OLD1", "local", None, T0, None, 0),
+                         ("OLD2", "local", None, T0 + 1, None, 0), ("OLD3", "local", None, T0 + 2, None, 0)]
+        assert connection.execute(
+            "SELECT DISTINCT origin, credential_id, expires_at, seen_in_sync FROM pickup_credentials"
+        ).fetchall() == [("local", None, None, None)]
+        assert connection.execute("SELECT DISTINCT method FROM door_journal").fetchall() == [(None,)]
+        assert connection.execute("SELECT DISTINCT parked_at, park_reason FROM outbox").fetchall() == [
+            (None, None)]
+        assert connection.execute("SELECT cursor, generation, full_sync_in_progress FROM sync_state"
+                                  ).fetchall() == [(None, 0, 0)]
+
+    # It works as the kiosk left it: codes, the door left open across the upgrade, the outbox.
+    with SqliteStore.open(database, LAYOUT_V2) as store:
+        assert [parcel.id for parcel in store.parcels_for_code_hash(LIVE)] == ["OLD1", "OLD2"]
+        assert store.parcels_for_code_hash(SPENT) == []
+        assert store.expected_parcel_by_barcode("anything") is None
+        assert store.parcel("EXP1").state is ParcelState.EXPECTED
+        assert store.outbox_depth() == 3
+        [open_door] = store.unfinished_journal()
+        assert (open_door.compartment_id, open_door.method) == ("A02", None)
+        store.journal_complete_pickup(open_door.id, T0 + 30)
+        assert store.parcels_for_code_hash(LIVE)[0].id == "OLD1"
+        assert store.outbox_depth() == 4
+        assert store.get_state("keypad") == '{"failures": 2}'
+        # A full sync that does not mention the parcel a version-2 kiosk knew as expected forgets it.
+        store.apply_sync_page(SyncPage(True, (), (), (), (), (), "c-1", False), T0 + 40)
+        with pytest.raises(StoreError, match="no parcel 'EXP1'"):
+            store.parcel("EXP1")
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("INSERT INTO parcels (id, size, state, compartment_id, recipient, created_at) "
+         "VALUES ('NEW', 'S', 'in_locker', 'A01', 'x', 0)", "UNIQUE"),  # A01 holds OLD1
+        ("INSERT INTO parcels (id, size, state, compartment_id, recipient, created_at) "
+         "VALUES ('NEW', 'S', 'in_locker', 'Z99', 'x', 0)",
+         "a parcel in the locker must be in a known compartment"),
+        ("UPDATE parcels SET compartment_id = 'Z99' WHERE id = 'OLD1'",
+         "a parcel in the locker must be in a known compartment"),
+        ("DELETE FROM compartments WHERE id = 'A02'", "a compartment holding a parcel cannot be removed"),
+        ("UPDATE parcels SET state = 'picked_up' WHERE id = 'OLD1'", "CHECK"),  # no picked_up_at
+        ("UPDATE parcels SET state = 'lost' WHERE id = 'OLD1'", "CHECK"),
+        ("UPDATE parcels SET compartment_id = 'A03' WHERE id = 'EXP1'", "CHECK"),  # expected: nowhere yet
+        ("INSERT INTO pickup_credentials (parcel_id, code_hash, created_at) VALUES ('OLD1', x'09', 0)",
+         "UNIQUE"),  # one local code per parcel, as the old primary key said
+        ("INSERT INTO pickup_credentials (parcel_id, code_hash, created_at) VALUES ('GONE', x'09', 0)",
+         "a local pickup credential must name a known parcel"),
+        ("INSERT INTO pickup_credentials (parcel_id, code_hash, created_at) VALUES ('EXP1', x'', 0)",
+         "CHECK"),
+        ("UPDATE door_journal SET phase = 'opened' WHERE phase = 'completed'",
+         "a finished door journal entry cannot change"),
+        ("UPDATE audit SET kind = 'x'", "the audit log is append-only"),
+        ("DELETE FROM audit", "the audit log is append-only"),
+        ("UPDATE outbox SET details = '{}'", "an outbox event cannot change"),
+        ("DELETE FROM outbox_state", "the outbox state row cannot be removed"),
+        ("UPDATE compartments SET state = 'broken' WHERE id = 'A03'", "CHECK"),
+    ],
+)
+def test_every_constraint_holds_after_migrating_a_version_2_database(
+    tmp_path: Path, statement: str, message: str
+) -> None:
+    database = tmp_path / "kiosk.sqlite"
+    with SqliteStore.open(database, LAYOUT_V2, migrations=bundled_migrations()[:2]) as old:
+        assert old._connection is not None
+        old._connection.executescript(V2_ROWS)
+    SqliteStore.open(database, LAYOUT_V2, migrations=bundled_migrations()[:3]).close()
+    before = rows_by_v2_columns(database)
+    with sqlite3.connect(database) as connection, pytest.raises(sqlite3.IntegrityError, match=message):
+        connection.execute(statement)
+    assert rows_by_v2_columns(database) == before
+
+
+def test_the_platform_migration_is_bundled_third() -> None:
+    source = Path(__file__).resolve().parents[2] / "kiosk" / "store" / "migrations" / "0003_platform.sql"
+    assert bundled_migrations()[2].label == "0003_platform"
+    assert bundled_migrations()[2].sql == source.read_text(encoding="utf-8")
