@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import math
 import os
 import re
@@ -26,6 +27,7 @@ from hal.codes import DECODER_NAMES, DEFAULT_DECODER
 from hal.lockboard import board_range, driver_options, known_protocols, lock_range
 from kiosk.core.model import Compartment, Size, Timers
 from kiosk.core.payloads import LOCKER_ID_PATTERN
+from kiosk.store.residents import email_problem
 
 SUPPORTED_LANGUAGES = ("en", "de")
 HEIGHT_RANGE_CM = (1, 300)
@@ -97,6 +99,7 @@ class KioskConfig:
     camera: CameraConfig | None = None
     scanner: ScannerConfig | None = None
     platform: PlatformConfig | None = None
+    mail: MailConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -113,10 +116,24 @@ class PlatformConfig:
 
 
 @dataclass(frozen=True)
+class MailConfig:
+    """[mail]: the SMTP server that e-mails residents their pickup codes (standalone mode). Absent: none."""
+
+    host: str  # a host name or IP address, without a port
+    from_address: str  # the sender of every mail, e.g. "locker@building.example"
+    security: str = "starttls"  # one of MAIL_SECURITY; "none" only to this machine
+    port: int = 587  # default: 587 for "starttls", 465 for "tls", 25 for "none"
+    username: str | None = None  # log in as this user; the password is smtp_password in the secrets file
+    timeout_s: float = 10.0  # for connecting and for each reply of the server
+    ca_bundle: Path | None = None  # verify the server's certificate against this CA; None: the system's
+
+
+@dataclass(frozen=True)
 class Secrets:
     path: Path
     code_key: bytes = field(repr=False)  # keys the pickup-code hashes
     platform_secret: bytes | None = field(default=None, repr=False)  # signs requests to the platform
+    smtp_password: str | None = field(default=None, repr=False)  # for [mail] username
 
 
 # loading ----------------------------------------------------------------------------------------
@@ -160,7 +177,8 @@ def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig
         "locker": config.locker, "bus": config.bus, "timers": config.timers,
     }
     top: dict[str, Any] = {"path": config.path, "compartments": config.compartments,
-                           "camera": config.camera, "scanner": config.scanner, "platform": config.platform}
+                           "camera": config.camera, "scanner": config.scanner, "platform": config.platform,
+                           "mail": config.mail}
     try:
         for name, value in changes.items():
             if name in ("database", "secrets_file"):
@@ -183,7 +201,8 @@ def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig
     except _Invalid as invalid:
         raise ConfigError(label, invalid.key, invalid.reason) from None
     return KioskConfig(Path(top["path"]), sections["locker"], sections["bus"], sections["timers"],
-                       tuple(top["compartments"]), top["camera"], top["scanner"], top["platform"])
+                       tuple(top["compartments"]), top["camera"], top["scanner"], top["platform"],
+                       top["mail"])
 
 
 def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
@@ -220,7 +239,7 @@ def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
     except OSError as error:
         raise ConfigError(label, "", f"cannot read: {error.strerror or error}") from None
     try:
-        _reject_unknown(document, "", ("code_key", "platform_secret"))
+        _reject_unknown(document, "", ("code_key", "platform_secret", "smtp_password"))
         hex_key = _text(_require(document, "", "code_key"), "code_key")
         # Never echo the values: they are the keys.
         if len(hex_key) != 2 * CODE_KEY_BYTES or not re.fullmatch(r"[0-9a-fA-F]*", hex_key):
@@ -235,9 +254,25 @@ def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
                                                   f"hexadecimal digits ({PLATFORM_SECRET_MIN_BYTES} bytes or "
                                                   f"more), got {len(hex_secret)} characters")
             platform_secret = bytes.fromhex(hex_secret)
+        smtp_password = None
+        if "smtp_password" in document:
+            smtp_password = _text(document["smtp_password"], "smtp_password")
+            if not smtp_password:
+                raise _Invalid("smtp_password", "must not be empty; remove the key if the server needs none")
     except _Invalid as invalid:
         raise ConfigError(label, invalid.key, invalid.reason) from None
-    return Secrets(file, bytes.fromhex(hex_key), platform_secret)
+    return Secrets(file, bytes.fromhex(hex_key), platform_secret, smtp_password)
+
+
+def mail_password(config: KioskConfig, secrets: Secrets) -> str | None:
+    """The SMTP password to log in to [mail] with: None when no username is configured. A username without
+    a smtp_password in the secrets file is a ConfigError naming the secrets file."""
+    if config.mail is None or config.mail.username is None:
+        return None
+    if secrets.smtp_password is None:
+        raise ConfigError(secrets.path, "smtp_password",
+                          f"missing: {config.path} sets mail.username, so the SMTP password must be here")
+    return secrets.smtp_password
 
 
 # parsing ------------------------------------------------------------------------------------------
@@ -249,7 +284,13 @@ class _Invalid(Exception):
         self.reason = reason
 
 
-_TOP_KEYS = ("locker", "bus", "timers", "compartments", "camera", "scanner", "platform")
+_TOP_KEYS = ("locker", "bus", "timers", "compartments", "camera", "scanner", "platform", "mail")
+_MAIL_KEYS = tuple(mail_field.name for mail_field in dataclasses.fields(MailConfig))
+MAIL_SECURITY = ("starttls", "tls", "none")
+_MAIL_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+MAIL_TIMEOUT_RANGE_S = (0.1, 300.0)
+_HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"{_HOST_LABEL}(\.{_HOST_LABEL})*\.?")
 _PLATFORM_KEYS = tuple(platform_field.name for platform_field in dataclasses.fields(PlatformConfig))
 PLATFORM_SECRET_MIN_BYTES = 32
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -282,8 +323,58 @@ def _parse(document: Mapping[str, Any], file: Path) -> KioskConfig:
     scanner = _parse_scanner(_table(document["scanner"], "scanner")) if "scanner" in document else None
     platform = (_parse_platform(_table(document["platform"], "platform"), folder)
                 if "platform" in document else None)
+    mail = _parse_mail(_table(document["mail"], "mail"), folder) if "mail" in document else None
     return KioskConfig(file, _parse_locker(locker, folder), parsed_bus, _parse_timers(timers), layout,
-                       camera, scanner, platform)
+                       camera, scanner, platform, mail)
+
+
+def _parse_mail(table: Mapping[str, Any], folder: Path) -> MailConfig:
+    _reject_unknown(table, "mail", _MAIL_KEYS)
+    host = _mail_host(_require(table, "mail", "host"))
+    security = _text(table.get("security", "starttls"), "mail.security")
+    if security not in MAIL_SECURITY:
+        raise _Invalid("mail.security", f"unknown security {security!r} (one of: {', '.join(MAIL_SECURITY)})")
+    if security == "none" and host.casefold() not in _LOCAL_HOSTS:
+        raise _Invalid("mail.security", "\"none\" (no encryption) is allowed only to this machine (127.0.0.1 "
+                                        "or localhost): the mails carry pickup codes; use \"starttls\" or "
+                                        "\"tls\"")
+    port = _in_range(_integer(table.get("port", _MAIL_DEFAULT_PORTS[security]), "mail.port"), "mail.port",
+                     1, 65535)
+    from_address = _text(_require(table, "mail", "from_address"), "mail.from_address").strip()
+    problem = email_problem(from_address)
+    if problem is not None:
+        raise _Invalid("mail.from_address", f"{from_address!r} is not an e-mail address: {problem}")
+    username = None
+    if "username" in table:
+        username = _text(table["username"], "mail.username")
+        if not username.strip() or username != username.strip() or not username.isprintable():
+            raise _Invalid("mail.username", f"{username!r} is not a user name: no spaces around it, no "
+                                            "control characters; leave the key out to send without a login")
+    timeout = _number(table.get("timeout_s", MailConfig.timeout_s), "mail.timeout_s")
+    if not MAIL_TIMEOUT_RANGE_S[0] <= timeout <= MAIL_TIMEOUT_RANGE_S[1]:
+        low, high = MAIL_TIMEOUT_RANGE_S
+        raise _Invalid("mail.timeout_s", f"{timeout:g} is out of range {low:g}..{high:g}")
+    ca_bundle = _path(table["ca_bundle"], "mail.ca_bundle", folder) if "ca_bundle" in table else None
+    return MailConfig(host, from_address, security, port, username, timeout, ca_bundle)
+
+
+def _mail_host(value: object) -> str:
+    host = _text(value, "mail.host").strip()
+    if not host:
+        raise _Invalid("mail.host", "must not be empty: the SMTP server's name, e.g. smtp.example.com")
+    if "://" in host or "/" in host:
+        raise _Invalid("mail.host", f"{host!r} is an address, not a host name: give only the name, e.g. "
+                                    "smtp.example.com (the port goes in mail.port)")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if ":" in host:
+        raise _Invalid("mail.host", f"{host!r}: give the host name alone and the port in mail.port")
+    if len(host) > 253 or not _HOST_NAME.fullmatch(host):
+        raise _Invalid("mail.host", f"{host!r} is not a host name such as smtp.example.com")
+    return host
 
 
 def _parse_platform(table: Mapping[str, Any], folder: Path) -> PlatformConfig:
@@ -607,14 +698,15 @@ def _field_names(section: object) -> tuple[str, ...]:
 
 def _override_names(config: KioskConfig) -> list[str]:
     names = ["locker", "bus", "timers", "compartments", "path", "database", "secrets_file", "camera",
-             "scanner", "platform"]
+             "scanner", "platform", "mail"]
     for section in ("locker", "bus", "timers"):
         names += [f"{section}_{name}" for name in _field_names(getattr(config, section))]
     return names
 
 
 def _override_top(name: str, value: object) -> object:
-    optional = {"camera": CameraConfig, "scanner": ScannerConfig, "platform": PlatformConfig}
+    optional = {"camera": CameraConfig, "scanner": ScannerConfig, "platform": PlatformConfig,
+                "mail": MailConfig}
     if name in optional:
         if value is not None and not isinstance(value, optional[name]):
             raise _Invalid(name, f"expected a {optional[name].__name__} or None, got {_describe(value)}")
