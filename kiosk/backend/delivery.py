@@ -17,10 +17,12 @@ Failures:
   wakes it at once, except within a Retry-After;
 - a batch the platform refuses whole (422, 413): it is split in halves until the events it refuses stand
   alone, so one bad event never holds up the others;
-- an event the platform rejects (its reply's `rejected`), or one the client cannot put into the
-  contract's shape: `outbox_record_failure` with the reason, then it is skipped ("parked in memory") for
-  the rest of this run, so it never blocks the queue. It stays in the outbox and is sent once more after a
-  restart. The store has no place to park it for good yet (see `parked`).
+- an event the platform rejects (its reply's `rejected`, or a 422 for it alone), or one the client cannot
+  put into the contract's shape: parked for good with `store.outbox_park` and its reason. A parked event
+  is kept (the service menu shows it, the heartbeat counts it in `outbox.parked`) but never sent again,
+  across restarts too: resending what the platform refused for good would only be refused again.
+
+Every exchange is also reported to the kiosk's LinkStatus, when one is given (see kiosk.backend.status).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from kiosk.backend.remote import EventsReply, PlatformError, PlatformErrorKind
+from kiosk.backend.status import LinkStatus
 from kiosk.core.model import OutboxEvent
 from kiosk.core.ports import Clock, Store, TimerHandle
 
@@ -111,7 +114,8 @@ class OutboxDelivery:
 
     Use from the event-loop thread: `await start()`, `nudge()` after writing an event, `await stop()`.
     `online` is None before the first exchange, then whether the last one reached the platform and was
-    answered by it; `last_error` is the one-line reason of the last failure (None after a success).
+    answered by it; `last_error` is the one-line reason of the last failure (None after a success). Each
+    exchange is reported to `status` (source "delivery") too, when given.
     """
 
     def __init__(
@@ -122,6 +126,7 @@ class OutboxDelivery:
         clock: Clock,
         batch_size: int = 100,
         backoff: Backoff | None = None,
+        status: LinkStatus | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= 200:
             raise ValueError(f"batch_size must be from 1 to 200 (the contract's most), not {batch_size!r}")
@@ -130,14 +135,17 @@ class OutboxDelivery:
         self._clock = clock
         self._batch_size = batch_size
         self._backoff = backoff or Backoff()
+        self._status = status
         self._listeners: list[StatusListener] = []
         self._online: bool | None = None
         self._last_error: str | None = None
-        self._parked: dict[str, str] = {}  # key -> why, for this run
+        # Keys the store could not park (it no longer had them pending): skipped for this run, so that they
+        # can never hold up the queue.
+        self._skipped: set[str] = set()
         self._failures = 0  # in a row
         self._not_before = 0.0  # clock time before which the platform asked us not to call (Retry-After)
         self._delivered = 0
-        self._worker: _Worker | None = None
+        self._worker: WorkerThread | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -154,10 +162,10 @@ class OutboxDelivery:
         return self._last_error
 
     @property
-    def parked(self) -> dict[str, str]:
-        """Events skipped for the rest of this run (the platform rejected them, or they cannot be sent):
-        idempotency key -> reason. The heartbeat's outbox.parked is len() of this."""
-        return dict(self._parked)
+    def parked(self) -> int:
+        """How many events are parked for good (the platform refused them, or they cannot be sent):
+        store.outbox_parked_count(), what the heartbeat reports as outbox.parked. Read on the loop thread."""
+        return self._store.outbox_parked_count()
 
     @property
     def delivered(self) -> int:
@@ -187,7 +195,7 @@ class OutboxDelivery:
             raise RuntimeError("an OutboxDelivery starts once")
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._worker = _Worker("outbox-delivery", self._loop)
+        self._worker = WorkerThread("outbox-delivery", self._loop)
         self._task = self._loop.create_task(self._run(), name="outbox-delivery")
 
     async def stop(self) -> None:
@@ -208,7 +216,7 @@ class OutboxDelivery:
         """Deliver now: an event was written, or the platform is known to be back. Safe from any thread."""
         if self._wake is None or self._loop is None or self._stopping:
             return
-        if _on_loop_thread(self._loop):
+        if on_loop_thread(self._loop):
             self._wake.set()
         else:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to wake
@@ -271,9 +279,9 @@ class OutboxDelivery:
         return _Outcome()
 
     def _next_batch(self) -> list[OutboxEvent]:
-        # Parked events stay first in the outbox; read past them.
-        events = self._store.outbox_batch(self._batch_size + len(self._parked))
-        sendable = [event for event in events if _key(event.idempotency_key) not in self._parked]
+        # Parked events are out of outbox_batch(); only a key the store failed to park is read past here.
+        events = self._store.outbox_batch(self._batch_size + len(self._skipped))
+        sendable = [event for event in events if _key(event.idempotency_key) not in self._skipped]
         return sendable[: self._batch_size]
 
     async def _deliver(self, batch: list[OutboxEvent]) -> _Outcome:
@@ -288,6 +296,8 @@ class OutboxDelivery:
                     raise
                 if error.kind is PlatformErrorKind.REJECTED:
                     self._set_online(True, None)
+                    if self._status is not None:
+                        self._status.report_error("delivery", error)
                     if len(part) > 1:  # refused whole: find the event(s) it refuses
                         half = len(part) // 2
                         parts[0:0] = [part[:half], part[half:]]
@@ -307,11 +317,15 @@ class OutboxDelivery:
         if done:
             self._store.outbox_acknowledge(done, at=now)
             self._delivered += len(done)
+        stored_keys = {_key(event.idempotency_key): event.idempotency_key for event in part}
         for rejection in reply.rejected:
-            self._park(rejection.idempotency_key, f"rejected: {rejection.reason}: {rejection.message}")
+            key = stored_keys.get(_key(rejection.idempotency_key), rejection.idempotency_key)
+            self._park(key, f"rejected: {rejection.reason}: {rejection.message}")
         if reply.sent:
             self._failures = 0  # the platform answers: the next failure starts the backoff afresh
             self._set_online(True, None)
+            if self._status is not None:
+                self._status.succeeded("delivery")
         answered = {_key(key) for key in done}
         answered.update(_key(rejection.idempotency_key) for rejection in reply.rejected)
         unanswered = [event for event in part if _key(event.idempotency_key) not in answered]
@@ -328,12 +342,18 @@ class OutboxDelivery:
             log.warning("outbox delivery failed, will retry (%d events of this batch wait): %s", len(events),
                         error)
         self._set_online(False, str(error))
+        if self._status is not None:
+            self._status.report_error("delivery", error)
         return _Outcome(failed=True, retry_after_s=error.retry_after_s)
 
     def _park(self, key: str, reason: str) -> None:
-        self._store.outbox_record_failure([key], self._clock.now(), reason)
-        self._parked[_key(key)] = reason
-        log.warning("outbox event %s is set aside until the next start: %s", key, reason)
+        reason = _one_line(reason)
+        if self._store.outbox_park(key, reason, self._clock.now()):
+            log.warning("outbox event %s is parked for good (kept, never sent again): %s", key, reason)
+            return
+        self._skipped.add(_key(key))
+        log.error("outbox event %s was refused (%s) but the store could not park it: skipped until the next "
+                  "start", key, reason)
 
     def _set_online(self, online: bool, error: str | None) -> None:
         changed = online != self._online
@@ -368,7 +388,7 @@ def _key(key: str) -> str:
         return key.lower()
 
 
-def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+def on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
     try:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
@@ -378,9 +398,10 @@ def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
 _Job = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
 
 
-class _Worker:
+class WorkerThread:
     """One thread running blocking calls in order, handing results back to the loop as futures. Not the
-    loop's default executor: this thread ends with the service (close() joins it)."""
+    loop's default executor: this thread ends with the service that owns it (close() joins it). Make it and
+    use it on the loop thread."""
 
     def __init__(self, name: str, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

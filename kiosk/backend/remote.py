@@ -58,7 +58,19 @@ from kiosk.backend.signing import (
     sign,
     verify_reply,
 )
-from kiosk.core.model import Compartment, EventKind, OutboxEvent, Size
+from kiosk.core.model import (
+    Compartment,
+    CourierCredential,
+    Deletion,
+    EventKind,
+    ExpectedParcel,
+    OutboxEvent,
+    PickupCredential,
+    PickupWindow,
+    ReturnAuthorisation,
+    Size,
+    SyncPage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -180,67 +192,6 @@ class EventsReply:
     duplicates: tuple[str, ...]
     rejected: tuple[Rejection, ...]
     sent: int
-
-
-@dataclass(frozen=True)
-class PickupWindow:
-    hours: int
-    not_after: float | None
-
-
-@dataclass(frozen=True)
-class ExpectedParcel:
-    parcel_id: str
-    barcode: str
-    size: Size
-    accessible: bool
-    recipient_display_name: str
-    pickup_window: PickupWindow
-
-
-@dataclass(frozen=True)
-class PickupCredential:
-    credential_id: str
-    code_hash: bytes  # 32 bytes: HMAC-SHA256(code key, code), as the Store keeps it
-    parcel_ids: tuple[str, ...]
-    expires_at: float | None
-
-
-@dataclass(frozen=True)
-class CourierCredential:
-    courier_id: str
-    display_name: str
-    password_hash: str  # a PHC string
-    badge_secret_hash: bytes | None
-    can_collect: bool
-    valid_until: float | None
-
-
-@dataclass(frozen=True)
-class ReturnAuthorisation:
-    return_id: str
-    parcel_id: str
-    code_hash: bytes
-    size: Size
-    expires_at: float | None
-
-
-@dataclass(frozen=True)
-class Deletion:
-    kind: str  # parcel, pickup_credential, courier, return_authorisation
-    id: str
-
-
-@dataclass(frozen=True)
-class SyncPage:
-    reset: bool
-    parcels: tuple[ExpectedParcel, ...]
-    pickup_credentials: tuple[PickupCredential, ...]
-    couriers: tuple[CourierCredential, ...]
-    return_authorisations: tuple[ReturnAuthorisation, ...]
-    deletions: tuple[Deletion, ...]
-    next_cursor: str
-    has_more: bool
 
 
 @dataclass(frozen=True)

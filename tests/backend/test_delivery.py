@@ -23,6 +23,7 @@ from test_remote_client import (
     LAYOUT,
     LOCKER_ID,
     SECRET,
+    T0,
     Answer,
     Received,
     ScriptedPlatform,
@@ -63,6 +64,10 @@ class LoopThreadStore(SqliteStore):
     def outbox_record_failure(self, keys: Any, at: float, error: str) -> int:
         self._note()
         return super().outbox_record_failure(keys, at, error)
+
+    def outbox_park(self, key: str, reason: str, at: float) -> bool:
+        self._note()
+        return super().outbox_park(key, reason, at)
 
 
 class ThreadNotingClient(PlatformClient):
@@ -190,7 +195,7 @@ def test_a_thousand_events_arrive_exactly_once_and_in_order(
     assert delivered_keys(fake) == keys
     assert fake.event_deliveries() == 10  # batches of 100, none resent
     assert (delivery.online, delivery.last_error, delivery.delivered) == (True, None, 1000)
-    assert delivery.parked == {}
+    assert delivery.parked == 0
     assert heard[0] == (None, 1000) and heard[-1] == (True, 0)
     assert [depth for _, depth in heard] == sorted((depth for _, depth in heard), reverse=True)
     assert client.post_threads == {"outbox-delivery"}  # the network never on the loop
@@ -326,7 +331,7 @@ def test_events_the_platform_already_has_are_acknowledged_as_duplicates(
     assert delivery.delivered == 120  # 70 duplicates and 50 new, all acknowledged
 
 
-def test_rejected_events_are_set_aside_and_never_block_the_queue(
+def test_rejected_events_are_parked_for_good_and_never_block_the_queue(
     store: SqliteStore, fake: FakePlatform
 ) -> None:
     with PlatformClient(fake.url, LOCKER_ID, SECRET) as setup:
@@ -340,36 +345,41 @@ def test_rejected_events_are_set_aside_and_never_block_the_queue(
         delivery = make_delivery(store, PlatformClient(fake.url, LOCKER_ID, SECRET), clock, batch_size=10)
         await delivery.start()
         try:
-            await until(lambda: store.outbox_depth() == 2, "everything but the rejected")
-            assert set(delivery.parked) == set(on_c00)
+            await until(lambda: store.outbox_depth() == 0 and delivery.parked == 2,
+                        "everything delivered but the rejected, which are parked")
             assert delivery.online is True and clock.pending() == 0
             for _ in range(3):
                 store.report_problem(ProblemKind.NOT_MINE, [], clock.now())
             delivery.nudge()
-            await until(lambda: store.outbox_depth() == 2, "later events past the rejected ones")
+            await until(lambda: store.outbox_depth() == 0, "later events past the parked ones")
         finally:
             await delivery.stop()
         return delivery
 
     delivery = run(scenario)
-    assert all("unknown_compartment" in reason for reason in delivery.parked.values())
-    left = store.outbox_batch(100)
-    assert [event.idempotency_key for event in left] == on_c00
-    assert all(event.attempts == 1 and "rejected: unknown_compartment" in (event.last_error or "")
-               for event in left)
+    assert delivery.parked == 2
+    parked = store.outbox_parked()
+    assert [event.idempotency_key for event in parked] == on_c00
+    assert all("rejected: unknown_compartment" in (event.parked_reason or "") for event in parked)
+    assert store.outbox_batch(100) == []  # never in a batch again
     assert len(delivered_keys(fake)) == 26
+    deliveries = fake.event_deliveries()
 
-    async def restart() -> OutboxDelivery:  # the next run tries them once more
+    async def restart() -> OutboxDelivery:  # parked is for good: a restart does not send them again
         again = make_delivery(store, PlatformClient(fake.url, LOCKER_ID, SECRET), ManualClock())
         await again.start()
         try:
-            await until(lambda: len(again.parked) == 2, "the second rejection")
+            store.report_problem(ProblemKind.NOT_MINE, [], T0)
+            again.nudge()
+            await until(lambda: store.outbox_depth() == 0, "a new event after the restart")
         finally:
             await again.stop()
         return again
 
-    run(restart)
-    assert {event.attempts for event in store.outbox_batch(100)} == {2}
+    again = run(restart)
+    assert again.parked == 2 and fake.event_deliveries() == deliveries + 1
+    assert len(delivered_keys(fake)) == 27
+    assert [event.idempotency_key for event in store.outbox_parked()] == on_c00
 
 
 def test_a_batch_refused_whole_is_split_until_the_bad_event_stands_alone(
@@ -391,15 +401,16 @@ def test_a_batch_refused_whole_is_split_until_the_bad_event_stands_alone(
         delivery = make_delivery(store, PlatformClient(scripted.url, LOCKER_ID, SECRET), clock, batch_size=16)
         await delivery.start()
         try:
-            await until(lambda: store.outbox_depth() == 1, "all but the bad event")
+            await until(lambda: store.outbox_depth() == 0, "all but the bad event")
         finally:
             await delivery.stop()
         return delivery
 
     delivery = run(scenario)
-    assert list(delivery.parked) == [poison] and "HTTP 422" in delivery.parked[poison]
-    [left] = store.outbox_batch(10)
-    assert left.idempotency_key == poison and left.attempts == 1
+    assert delivery.parked == 1
+    [left] = store.outbox_parked()
+    assert left.idempotency_key == poison and "HTTP 422" in (left.parked_reason or "")
+    assert store.outbox_batch(10) == []
     sizes = [len(received.document["events"]) for received in scripted.requests_to("/events")]
     assert sizes == [16, 8, 4, 4, 2, 1, 1, 2, 8]
     assert clock.pending() == 0  # a refused event is no reason to back off

@@ -10,6 +10,10 @@ The secret file is TOML, private to its owner (mode 0600; refused when group or 
 The kiosk's own secrets file has this form, so the platform can be started on it. Prints
 "serving on http://HOST:PORT" once it listens, and serves until SIGTERM or Ctrl-C (exit 0). A bad command
 line or secret file: one line on stderr, exit 2.
+
+With --demo it first seeds the demo network state (kiosk/testing/fake_platform/demo.py: a re-issued pickup
+code, announced parcels, couriers, returns) and, after the "serving on" line, prints what it seeded. The
+code hashes need the kiosk's code key, so --demo requires code_key in the secret file.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 
 from kiosk.backend.signing import MIN_SECRET_BYTES
+from kiosk.testing.fake_platform.demo import seed_demo
 from kiosk.testing.fake_platform.server import CODE_KEY_BYTES, FakePlatform
 
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
@@ -106,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="SQLite file to keep the records in (default: a temporary one)")
     parser.add_argument("--locker-id", default="demo-locker",
                         help="the one locker served (default demo-locker)")
+    parser.add_argument("--demo", action="store_true",
+                        help="seed the demo network state (needs code_key in the secret file) and print it")
     parser.add_argument("--verbose", action="store_true", help="log every refused request")
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if arguments.verbose else logging.WARNING,
@@ -115,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         loaded = load_secrets(arguments.secret_file)
+        if arguments.demo and loaded.code_key is None:
+            raise SecretFileError(f"{arguments.secret_file}: --demo needs code_key, the kiosk's key of the "
+                                  "code hashes (as in its secrets file)")
         platform = FakePlatform(loaded.platform_secret, database=arguments.database, host=arguments.host,
                                 port=arguments.port, locker_id=arguments.locker_id, code_key=loaded.code_key)
     except SecretFileError as error:
@@ -126,6 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as error:
         print(f"fake_platform: cannot open the database {arguments.database}: {error}", file=sys.stderr)
         return 2
+    seeded: list[str] = []
+    if arguments.demo:
+        try:
+            seeded = seed_demo(platform)
+        except sqlite3.Error as error:
+            platform.stop()
+            print(f"fake_platform: cannot seed the demo into {arguments.database}: {error}", file=sys.stderr)
+            return 2
 
     stop_requested = threading.Event()
 
@@ -143,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         print(f"serving on {platform.url}", flush=True)
+        for line in seeded:
+            print(line, flush=True)
         stop_requested.wait()
     finally:
         platform.stop()

@@ -11,13 +11,14 @@ and a test reads what arrived and injects faults (see faults.py).
     assert [event["kind"] for event in platform.events()] == ["deposited", "picked_up"]
     platform.stop()                       # ends waiting long polls, joins every thread, closes the DB
 
-Every request is checked as the contract says: signature (kiosk.backend.signing.Verifier; 401 naming the
-reason), X-Locker-Id against the path (403), then the body and query against the contract (422 naming what
-is wrong; `refusals()` lists every such answer, so a test can assert the kiosk never earned one). Every reply
-is signed with sign_reply, except the 401s the contract allows unsigned (unknown or unreadable X-Locker-Id,
-and a request whose X-Nonce is missing or unreadable: the canonical reply needs it). Every reply is also
-checked against the contract before it is sent; a reply that fails is replaced by a 500 naming why, so a
-bug of this fake shows up as a failed call rather than as a silently wrong answer.
+Every request is checked in the contract's order ("Order of checks" in openapi.yaml): X-Locker-Id and
+X-Nonce first (without a known locker and a usable nonce no reply can be signed: an unsigned 401, the only
+unsigned replies it sends); the body's size (413); the route (404, or 405 with Allow); the signature
+(kiosk.backend.signing.Verifier; 401 naming the reason); X-Locker-Id against the path (403); then the body
+and query against the contract (422 naming what is wrong). `refusals()` lists every such answer, so a test
+can assert the kiosk never earned one. Every other reply is signed with sign_reply, and checked against the
+contract before it is sent; a reply that fails is replaced by a 500 naming why, so a bug of this fake shows
+up as a failed call rather than as a silently wrong answer.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import time
 import urllib.parse
 import uuid
 from base64 import b64encode
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -251,6 +252,11 @@ class FakePlatform:
         return self._locker_id
 
     @property
+    def secret(self) -> bytes:
+        """The locker's request-signing secret, as the locker's secrets file must hold it."""
+        return self._secret
+
+    @property
     def code_key(self) -> bytes:
         """The key of the code hashes (random unless given): the locker needs the same one."""
         return self._code_key
@@ -265,15 +271,16 @@ class FakePlatform:
         self,
         *,
         parcel_id: str,
-        code: str,
+        code: str | None = None,
         size: str = "M",
         barcode: str | None = None,
         accessible: bool = False,
         recipient: str = "Test Recipient",
         pickup_window_hours: int = 72,
     ) -> None:
-        """An expected parcel and its pickup credential (the code's keyed hash, never the code)."""
-        if not isinstance(code, str) or not _PICKUP_CODE.fullmatch(code):
+        """An expected parcel and, with a `code`, its pickup credential (the code's keyed hash, never the
+        code). Without one the parcel is announced only: its code is made when it is deposited."""
+        if code is not None and (not isinstance(code, str) or not _PICKUP_CODE.fullmatch(code)):
             raise ValueError("a pickup code is 6 to 8 digits")
         parcel = {
             "parcel_id": parcel_id,
@@ -284,17 +291,33 @@ class FakePlatform:
             "pickup_window": {"hours": pickup_window_hours, "not_after": None},
         }
         contract.validate("ExpectedParcel", parcel)
-        credential_id = self._credential_id(parcel_id)
+        with self._using_store() as store:
+            store.upsert_record("parcel", parcel_id, parcel)
+        if code is not None:
+            self.add_pickup_credential(code=code, parcel_ids=[parcel_id],
+                                       credential_id=self._credential_id(parcel_id))
+
+    def add_pickup_credential(
+        self, *, code: str, parcel_ids: Sequence[str], credential_id: str | None = None
+    ) -> str:
+        """A pickup credential: `code` (6-8 digits, sent as its keyed hash) opens these parcels, besides any
+        credential they have already (a code re-issued to the recipient, say). Returns its credential_id
+        (made from the parcel ids unless given); the same id again replaces that credential."""
+        if not isinstance(code, str) or not _PICKUP_CODE.fullmatch(code):
+            raise ValueError("a pickup code is 6 to 8 digits")
+        if isinstance(parcel_ids, str):
+            raise ValueError("parcel_ids must be a list of parcel ids, not one string")
+        chosen_id = self._credential_id(",".join(parcel_ids)) if credential_id is None else credential_id
         credential = {
-            "credential_id": credential_id,
+            "credential_id": chosen_id,
             "code_hash": hash_code(self._code_key, code),
-            "parcel_ids": [parcel_id],
+            "parcel_ids": list(parcel_ids),
             "expires_at": None,
         }
         contract.validate("PickupCredential", credential)
         with self._using_store() as store:
-            store.upsert_record("parcel", parcel_id, parcel)
-            store.upsert_record("pickup_credential", credential_id, credential)
+            store.upsert_record("pickup_credential", chosen_id, credential)
+        return chosen_id
 
     def remove_expected_parcel(self, parcel_id: str) -> None:
         """The operator withdraws a parcel: its record and credential go (sync sends deletions)."""
@@ -323,24 +346,27 @@ class FakePlatform:
         with self._using_store() as store:
             store.upsert_record("courier", courier_id, courier)
 
-    def add_return(self, *, code: str, size: str = "S") -> None:
-        """A return authorisation (return id ret-N, parcel id RX-N) for a return code (8-16 of A-Z 0-9)."""
+    def add_return(
+        self, *, code: str, size: str = "S", return_id: str | None = None, parcel_id: str | None = None
+    ) -> None:
+        """A return authorisation for a return code (8-16 of A-Z 0-9). Its return id and the id the returned
+        parcel will carry are ret-N and RX-N unless given; the same return id again replaces it."""
         if not isinstance(code, str) or not _RETURN_CODE.fullmatch(code.upper()):
             raise ValueError("a return code is 8 to 16 of A-Z 0-9")
         if size not in _SIZES:
             raise ValueError(f"size must be one of {', '.join(_SIZES)}, got {size!r}")
         with self._using_store() as store:
             number = store.next_number("return")
-            return_id = f"ret-{number}"
+            chosen_id = f"ret-{number}" if return_id is None else return_id
             authorisation = {
-                "return_id": return_id,
-                "parcel_id": f"RX-{number}",
+                "return_id": chosen_id,
+                "parcel_id": f"RX-{number}" if parcel_id is None else parcel_id,
                 "code_hash": hash_code(self._code_key, code.upper()),
                 "size": size,
                 "expires_at": None,
             }
             contract.validate("ReturnAuthorisation", authorisation)
-            store.upsert_record("return_authorisation", return_id, authorisation)
+            store.upsert_record("return_authorisation", chosen_id, authorisation)
 
     def add_command(self, kind: str, **fields: Any) -> str:
         """Queue a remote command (open_door, sync_now, compartment_out_of_service, forget_face) with its
@@ -503,19 +529,40 @@ class FakePlatform:
         log.info("fake platform answered %s %s with %d: %s", outcome.method, outcome.target[:200],
                  reply.status, payload.get("message"))
 
-    def _reply_nonce(self, headers: email.message.Message) -> str | None:
-        """The nonce a reply can be signed for: the request names this locker and a well-formed nonce."""
-        lockers = headers.get_all(signing.HEADER_LOCKER_ID) or []
-        nonces = headers.get_all(signing.HEADER_NONCE) or []
-        if len(lockers) != 1 or lockers[0].strip() != self._locker_id or len(nonces) != 1:
-            return None
-        nonce = nonces[0].strip()
-        return nonce if _NONCE.fullmatch(nonce) else None
+    def _identify(self, headers: email.message.Message) -> str | _Reply:
+        """The nonce a reply to this request can be signed for, or the unsigned 401 that refuses it: only a
+        request that names this locker (the secret) and carries one usable nonce (the canonical reply holds
+        it) can be answered signed. The contract's first check, made before the body's size is looked at."""
+        fields: dict[str, str] = {}
+        for name in (signing.HEADER_LOCKER_ID, signing.HEADER_NONCE):
+            values = {value.strip() for value in headers.get_all(name) or []}
+            if len(values) > 1:
+                return _error(401, SignatureReason.MALFORMED.value,
+                              f"{name} is given twice with different values")
+            if values:
+                fields[name] = values.pop()
+        try:
+            locker = signing.requested_locker_id(fields)
+        except SignatureError as error:
+            return _error(401, error.reason.value, error.detail)
+        if locker != self._locker_id:
+            return _error(401, "unknown_locker", f"this platform does not know locker {locker}")
+        nonce = fields.get(signing.HEADER_NONCE)
+        if nonce is None:
+            missing = [name for name in signing.REQUEST_HEADERS if not headers.get_all(name)]
+            return _error(401, SignatureReason.MISSING_HEADER.value,
+                          f"missing {', '.join(missing)}; without X-Nonce the reply cannot be signed")
+        if not _NONCE.fullmatch(nonce):
+            return _error(401, SignatureReason.MALFORMED.value,
+                          "X-Nonce is not 22-64 of A-Z a-z 0-9 _ -; the reply cannot be signed")
+        return nonce
 
     # request handling ------------------------------------------------------------------------------
 
-    def _process(self, method: str, target: str, headers: email.message.Message, body: bytes) -> _Outcome:
-        outcome = _Outcome(_Reply(500), self._reply_nonce(headers), method, target)
+    def _process(
+        self, method: str, target: str, headers: email.message.Message, body: bytes, nonce: str
+    ) -> _Outcome:
+        outcome = _Outcome(_Reply(500), nonce, method, target)
         try:
             outcome.reply = self._answer(method, target, headers, body, outcome)
         except Exception as error:  # a bug here must still reach the locker as a signed 500, not a hang
@@ -809,14 +856,19 @@ class _Handler(BaseHTTPRequestHandler):
         platform = self._platform()
         method, target = self.command, self.path
         platform._note_request(method, target)
+        identity = platform._identify(self.headers)
         body, early_reply = self._read_body()
-        if early_reply is not None:
-            outcome = _Outcome(early_reply, platform._reply_nonce(self.headers), method, target)
-        elif body is None:
+        if early_reply is None and body is None:
             self.close_connection = True  # the client went away mid-body
             return
+        if isinstance(identity, _Reply):
+            identity.close = early_reply is not None  # a body left unread ends the connection
+            outcome = _Outcome(identity, None, method, target)
+        elif early_reply is not None:
+            outcome = _Outcome(early_reply, identity, method, target)
         else:
-            outcome = platform._process(method, target, self.headers, body)
+            assert body is not None
+            outcome = platform._process(method, target, self.headers, body, identity)
         platform._note_reply(outcome)
         wire = platform._reply_bytes(outcome)
         if wire is None or outcome.reply.close or platform._stopping.is_set():
