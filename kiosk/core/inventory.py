@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from kiosk.core.codes import hash_code, normalise_code
-from kiosk.core.model import CompartmentState, CompartmentStatus, Parcel, Size
+from kiosk.core.model import CompartmentState, CompartmentStatus, Parcel, PickupNotice, Size
 from kiosk.core.ports import Clock, Store
 
 
@@ -47,11 +47,15 @@ def place_parcel(
     recipient: str,
     parcel_id: str | None = None,
     courier_id: str | None = None,
+    notify_resident: int | None = None,
+    locker_id: str = "",
 ) -> Parcel:
     """Deposit a parcel in the best free compartment, with `code` (kept only as a hash) to pick it up.
 
     The store writes the deposited event for the platform (naming `courier_id`, when a courier deposited
-    it) in the same transaction. Raises InventoryError for a malformed code or recipient, LockerFull when
+    it) in the same transaction; with `notify_resident` (standalone mode), that resident's pickup mail too,
+    carrying the code and the QR code for `locker_id`. Raises InventoryError for a malformed code or
+    recipient, LockerFull when
     nothing fits.
     """
     if not isinstance(size, Size):
@@ -64,12 +68,17 @@ def place_parcel(
     chosen = choose_compartment(store.free_compartments(), size)
     if chosen is None:
         raise LockerFull(size)
+    parcel_id = parcel_id or f"P-{uuid.uuid4().hex[:12].upper()}"
+    notice = None
+    if notify_resident is not None:
+        notice = PickupNotice(notify_resident, parcel_id, normalised, chosen.compartment.id, size, locker_id)
     return store.place_parcel(
-        parcel_id or f"P-{uuid.uuid4().hex[:12].upper()}",
+        parcel_id,
         size,
         chosen.compartment.id,
         recipient.strip(),
         hash_code(code_key, normalised),
         clock.now(),
         courier_id=courier_id,
+        notice=notice,
     )

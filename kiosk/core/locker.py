@@ -29,6 +29,7 @@ from kiosk.core.model import (
     JournalEntry,
     JournalPhase,
     LockReading,
+    PickupMethod,
     Timers,
 )
 from kiosk.core.ports import BusError, Clock, LockBus, Store
@@ -47,6 +48,7 @@ class DoorOutcome(enum.Enum):
     OPENED = "opened"  # the door was seen open; the monitor completes the pickup when it closes
     FAULT = "fault"  # not open after one retry (or already out of order): the compartment is out of order
     BUS_DOWN = "bus_down"  # the boards did not answer; the entry waits for reconciliation, nothing marked
+    BUSY = "busy"  # (support openings only) another transaction has this door; nothing was sent
 
 
 class LockerListener(Protocol):
@@ -150,7 +152,9 @@ class Locker:
         with contextlib.suppress(asyncio.CancelledError):
             await monitor
 
-    async def open_for_pickup(self, compartment_id: str, parcel_ids: Iterable[str]) -> DoorOutcome:
+    async def open_for_pickup(
+        self, compartment_id: str, parcel_ids: Iterable[str], method: PickupMethod | None = None
+    ) -> DoorOutcome:
         """Unlock one door for a pickup and confirm it opened (retrying the unlock once).
 
         Raises ValueError for a compartment that is not in the layout; store errors propagate.
@@ -176,15 +180,40 @@ class Locker:
                 self._store.audit("door_refused_out_of_order", self._clock.now(), compartment_id,
                                   parcel_ids=list(parcels))
                 return DoorOutcome.FAULT
-            entry = self._store.journal_intent(compartment_id, DoorPurpose.PICKUP, parcels, self._clock.now())
-            tx = _Transaction(entry, compartment, _Stage.OPENING)
-            self._active[compartment_id] = tx
-            try:
-                tx.entry = self._store.journal_advance(entry.id, JournalPhase.UNLOCK_SENT, self._clock.now())
-                return await self._unlock_and_confirm(tx)
-            finally:
-                if tx.stage is _Stage.OPENING:  # cancelled or a store error: leave it to reconciliation
-                    tx.stage = _Stage.UNRESOLVED
+            entry = self._store.journal_intent(compartment_id, DoorPurpose.PICKUP, parcels, self._clock.now(),
+                                               method=method)
+            return await self._send_and_confirm(entry, compartment)
+
+    async def open_for_support(self, compartment_id: str, ticket: str) -> DoorOutcome:
+        """Unlock one door for a support call (a remote command), journaled like a pickup but changing no
+        parcel when it closes. It opens a compartment that is out of order too (that is often why support
+        is called); it does not touch a door another transaction has (BUSY).
+
+        Raises ValueError for a compartment that is not in the layout; store errors propagate.
+        """
+        compartment = self._compartments.get(compartment_id)
+        if compartment is None:
+            raise ValueError(f"compartment {compartment_id!r} is not in the layout")
+        async with self._busy_lock(compartment_id):
+            if compartment_id in self._active:
+                self._store.audit("support_open_refused_busy", self._clock.now(), compartment_id,
+                                  ticket=ticket)
+                return DoorOutcome.BUSY
+            entry = self._store.journal_intent(compartment_id, DoorPurpose.REMOTE_SUPPORT, (),
+                                               self._clock.now())
+            self._store.audit("support_open", self._clock.now(), compartment_id, ticket=ticket,
+                              entry_id=entry.id)
+            return await self._send_and_confirm(entry, compartment)
+
+    async def _send_and_confirm(self, entry: JournalEntry, compartment: Compartment) -> DoorOutcome:
+        tx = _Transaction(entry, compartment, _Stage.OPENING)
+        self._active[compartment.id] = tx
+        try:
+            tx.entry = self._store.journal_advance(entry.id, JournalPhase.UNLOCK_SENT, self._clock.now())
+            return await self._unlock_and_confirm(tx)
+        finally:
+            if tx.stage is _Stage.OPENING:  # cancelled or a store error: leave it to reconciliation
+                tx.stage = _Stage.UNRESOLVED
 
     async def pulse_again(self, compartment_id: str) -> bool:
         """Send one more unlock pulse to a door the kiosk saw open and is waiting to see closed, when the
@@ -325,6 +354,10 @@ class Locker:
         tx.first_valid_read = self._reads_started + 1
 
     def _complete(self, tx: _Transaction) -> None:
+        if tx.entry.purpose is not DoorPurpose.PICKUP:
+            tx.entry = self._store.journal_complete(tx.entry.id, self._clock.now())
+            self._forget(tx)
+            return
         tx.entry = self._store.journal_complete_pickup(tx.entry.id, self._clock.now())
         self._forget(tx)
         for listener in list(self._listeners):
@@ -345,6 +378,10 @@ class Locker:
         return self._busy.setdefault(compartment_id, asyncio.Lock())
 
     # reading doors ------------------------------------------------------------------------------------
+    def boards_answering(self) -> tuple[int, int]:
+        """(boards that answered their last read, boards in the layout), for the heartbeat."""
+        return len(set(self._boards) - self._silent_boards), len(self._boards)
+
     @property
     def bus_down(self) -> bool:
         """No board of the layout answered its last read: nothing can be opened now."""

@@ -38,15 +38,27 @@ class CompartmentState(enum.Enum):
 
 
 class ParcelState(enum.Enum):
-    EXPECTED = "expected"
+    EXPECTED = "expected"  # announced by the platform, not deposited yet
     IN_LOCKER = "in_locker"
     PICKED_UP = "picked_up"
+    EXPIRED = "expired"  # still in the locker, past its pickup window: waits for a courier to collect it
+    COLLECTED = "collected"  # taken back out by a courier (expired, returned or recalled)
+    RETURNED = "returned"  # a customer's return, deposited: waits for a courier to collect it
+
+
+class PickupMethod(enum.Enum):
+    """How a pickup was authorised; the picked_up event carries it (the contract's `method`)."""
+
+    CODE = "code"  # typed on the keypad
+    QR = "qr"  # shown to the camera or a scanner
+    FACE = "face"
 
 
 class DoorPurpose(enum.Enum):
     """Why a door is opened; recorded in the journal and the audit log."""
 
     PICKUP = "pickup"
+    REMOTE_SUPPORT = "remote_support"  # opened by the platform for a support call: no parcel changes hands
 
 
 class JournalPhase(enum.Enum):
@@ -106,6 +118,20 @@ class Parcel:
     recipient: str
     created_at: float
     picked_up_at: float | None = None
+    barcode: str | None = None  # the label's barcode, for parcels the platform announced
+    accessible: bool = False  # the recipient needs a compartment within reach from a wheelchair
+
+
+@dataclass(frozen=True)
+class PickupNotice:
+    """A parcel deposited for a resident, to be e-mailed to them with its pickup code."""
+
+    resident_id: int
+    parcel_id: str
+    code: str = field(repr=False)  # in clear until the mail is sent (kiosk/store/residents.py)
+    compartment_id: str
+    size: Size
+    locker_name: str  # the locker's id ([locker] id), which the pickup QR code carries
 
 
 @dataclass(frozen=True)
@@ -117,6 +143,7 @@ class JournalEntry:
     phase: JournalPhase
     created_at: float
     updated_at: float
+    method: PickupMethod | None = None  # for a pickup: how it was authorised
 
 
 @dataclass(frozen=True)
@@ -149,6 +176,7 @@ class OutboxEvent:
     attempts: int = 0
     last_error: str | None = None
     last_attempt_at: float | None = None
+    parked_reason: str | None = None  # the platform refused it for good: kept, never sent again
 
 
 @dataclass(frozen=True)
@@ -172,3 +200,94 @@ class Timers:
     unlock_confirm_s: float = 0.35
     door_poll_s: float = 0.25
     board_scan_s: float = 2.0  # every board is read this often, so the map and the bus health stay true
+
+
+# what the platform announces (sync) ---------------------------------------------------------------
+# Codes, badge secrets and return codes arrive only as HMAC-SHA256 under the locker's code key (32 bytes),
+# which is provisioned with the locker, in its secrets file, and shared with the platform out of band.
+
+@dataclass(frozen=True)
+class PickupWindow:
+    """How long a parcel may wait once deposited: `hours`, but never past `not_after` when one is set."""
+
+    hours: int
+    not_after: float | None
+
+
+@dataclass(frozen=True)
+class ExpectedParcel:
+    parcel_id: str
+    barcode: str
+    size: Size
+    accessible: bool
+    recipient_display_name: str
+    pickup_window: PickupWindow
+
+
+@dataclass(frozen=True)
+class PickupCredential:
+    credential_id: str
+    code_hash: bytes  # 32 bytes: HMAC-SHA256(code key, code), as the Store keeps it
+    parcel_ids: tuple[str, ...]
+    expires_at: float | None
+
+
+@dataclass(frozen=True)
+class CourierCredential:
+    courier_id: str
+    display_name: str
+    password_hash: str  # a PHC string
+    badge_secret_hash: bytes | None
+    can_collect: bool
+    valid_until: float | None
+
+
+@dataclass(frozen=True)
+class ReturnAuthorisation:
+    return_id: str
+    parcel_id: str
+    code_hash: bytes
+    size: Size
+    expires_at: float | None
+
+
+@dataclass(frozen=True)
+class Deletion:
+    kind: str  # parcel, pickup_credential, courier, return_authorisation
+    id: str
+
+
+@dataclass(frozen=True)
+class SyncPage:
+    """One page of the platform's changes. `reset` starts a full sync: after its last page (has_more False)
+    every synced record the full sync did not mention is forgotten (parcels in the locker always stay)."""
+
+    reset: bool
+    parcels: tuple[ExpectedParcel, ...]
+    pickup_credentials: tuple[PickupCredential, ...]
+    couriers: tuple[CourierCredential, ...]
+    return_authorisations: tuple[ReturnAuthorisation, ...]
+    deletions: tuple[Deletion, ...]
+    next_cursor: str
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class SyncTally:
+    """What applying one sync page changed, for the log and the bench."""
+
+    parcels: int = 0  # expected parcels added or updated
+    pickup_credentials: int = 0
+    couriers: int = 0
+    return_authorisations: int = 0
+    deleted: int = 0  # records removed by deletions
+    forgotten: int = 0  # records a completed full sync did not mention
+    kept_in_locker: int = 0  # deletions or omissions of parcels physically here, ignored
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    cursor: str | None  # the next_cursor of the last page applied; None: never synced
+    full_sync_in_progress: bool  # a reset page was applied, its last page not yet
+    last_page_at: float | None  # when a page was last applied
+    last_complete_at: float | None  # when a page with has_more False was last applied

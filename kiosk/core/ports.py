@@ -8,14 +8,22 @@ from typing import Protocol
 from kiosk.core.model import (
     AuditEntry,
     CompartmentStatus,
+    CourierCredential,
     DoorPurpose,
     JournalEntry,
     JournalPhase,
     LockReading,
     OutboxEvent,
     Parcel,
+    PickupCredential,
+    PickupMethod,
+    PickupNotice,
     ProblemKind,
+    ReturnAuthorisation,
     Size,
+    SyncPage,
+    SyncStatus,
+    SyncTally,
 )
 
 
@@ -66,6 +74,10 @@ class Store(Protocol):
         """Also writes the audit entry."""
         ...
 
+    def return_to_service(self, compartment_id: str, at: float) -> CompartmentStatus:
+        """Out of order -> free, or occupied when a parcel is in it; audited."""
+        ...
+
     # parcels and codes --------------------------------------------------------------------
     def place_parcel(
         self,
@@ -77,9 +89,11 @@ class Store(Protocol):
         at: float,
         *,
         courier_id: str | None = None,
+        notice: PickupNotice | None = None,
     ) -> Parcel:
-        """A parcel deposited into a free compartment with its pickup credential (audited), and its
-        deposited outbox event (naming the courier, when one deposited it), in one transaction."""
+        """A parcel deposited into a free compartment with its pickup credential (audited), its deposited
+        outbox event (naming the courier, when one deposited it) and, with `notice`, the resident's pickup
+        mail (standalone mode), in one transaction."""
         ...
 
     def parcel(self, parcel_id: str) -> Parcel: ...
@@ -92,8 +106,11 @@ class Store(Protocol):
 
     # the door journal ---------------------------------------------------------------------
     def journal_intent(
-        self, compartment_id: str, purpose: DoorPurpose, parcel_ids: Iterable[str], at: float
-    ) -> JournalEntry: ...
+        self, compartment_id: str, purpose: DoorPurpose, parcel_ids: Iterable[str], at: float,
+        method: PickupMethod | None = None,
+    ) -> JournalEntry:
+        """`method` (pickups only) is kept with the entry and reaches the picked_up events."""
+        ...
 
     def journal_advance(self, entry_id: int, phase: JournalPhase, at: float) -> JournalEntry:
         """Move an entry to UNLOCK_SENT or OPENED (audited)."""
@@ -106,8 +123,13 @@ class Store(Protocol):
 
     def journal_complete_pickup(self, entry_id: int, at: float) -> JournalEntry:
         """Door closed after a pickup: parcels PICKED_UP, credentials spent, compartment FREE,
-        entry COMPLETED, the audit entries and one picked_up outbox event per parcel, all in one
-        transaction."""
+        entry COMPLETED, the audit entries and one picked_up outbox event per parcel (with the entry's
+        method, when it has one), all in one transaction."""
+        ...
+
+    def journal_complete(self, entry_id: int, at: float) -> JournalEntry:
+        """Door closed after an opening that is not a pickup (a support call): entry COMPLETED, audited;
+        no parcel, credential or compartment changes."""
         ...
 
     def journal_cancel(self, entry_id: int, reason: str, at: float) -> JournalEntry: ...
@@ -144,6 +166,44 @@ class Store(Protocol):
         """When the oldest waiting event happened; None when nothing waits."""
         ...
 
+    def outbox_park(self, key: str, reason: str, at: float) -> bool:
+        """The platform refused this event for good: keep it, with the reason (one short line), out of
+        every later batch and out of the depth; audited. False when no pending event has that key."""
+        ...
+
+    def outbox_parked(self, limit: int | None = None) -> Sequence[OutboxEvent]:
+        """Parked events, oldest first, each with its parked_reason."""
+        ...
+
+    def outbox_parked_count(self) -> int: ...
+
+    # what the platform announces ------------------------------------------------------------
+    def apply_sync_page(self, page: SyncPage, at: float) -> SyncTally:
+        """Upserts, deletions and the page's cursor in one transaction (see SyncPage for a full sync).
+        Nothing here ever changes a parcel that is in the locker or has left it, except its display data."""
+        ...
+
+    def sync_status(self) -> SyncStatus: ...
+
+    def add_pickup_credential(self, credential: PickupCredential, at: float) -> Sequence[Parcel]:
+        """A credential the platform confirmed online: kept (as if synced) for those of its parcels that
+        are in the locker, which are returned; nothing is kept when none is (audited either way)."""
+        ...
+
+    def expected_parcel_by_barcode(self, barcode: str) -> Parcel | None:
+        """The announced, not yet deposited parcel with this label barcode."""
+        ...
+
+    def courier(self, courier_id: str) -> CourierCredential | None: ...
+
+    def courier_by_badge_hash(self, badge_secret_hash: bytes) -> CourierCredential | None:
+        """Compared in constant time."""
+        ...
+
+    def return_by_code_hash(self, code_hash: bytes) -> ReturnAuthorisation | None:
+        """An unexpired, not yet used return authorisation; compared in constant time."""
+        ...
+
     # audit and settings -------------------------------------------------------------------
     def audit(self, kind: str, at: float, compartment_id: str | None = None,
               parcel_id: str | None = None, **details: object) -> None: ...
@@ -155,3 +215,20 @@ class Store(Protocol):
         ...
 
     def set_state(self, key: str, value: str) -> None: ...
+
+
+class VerificationUnavailable(Exception):
+    """The platform could not answer a verification (offline, timed out, refused): the message says why."""
+
+
+class OnlineVerifier(Protocol):
+    """The platform, asked about a code the locker does not know (a code issued after the last sync)."""
+
+    def online(self) -> bool:
+        """The platform answered recently: asking is worth the recipient's wait."""
+        ...
+
+    async def verify_pickup(self, code_hash: bytes) -> PickupCredential | None:
+        """The credential the platform knows for this keyed hash, or None when it knows no such code. Raises
+        VerificationUnavailable when it cannot say within a few seconds. Never blocks the event loop."""
+        ...

@@ -68,7 +68,7 @@ class Rig:
 
     def __init__(self, directory: Path, *, timers: Timers = FAST, infrared: bool = True,
                  simulator: KerongSimulator | None = None, database: Path | None = None,
-                 full_scan_s: float = 2.0, camera: bool = False) -> None:
+                 full_scan_s: float = 2.0, camera: bool = False, verifier: Any = None) -> None:
         self.directory = directory
         self.timers = timers
         self.sim = simulator or KerongSimulator(boards=2, baudrate=None)
@@ -86,7 +86,8 @@ class Rig:
         # With `camera`, the rig stands in for the camera port: tests set `camera_is_connected`.
         self.camera_is_connected = True
         self.controller = KioskController(self.store, self.locker, self.clock, timers, CODE_KEY, LAYOUT,
-                                          locker_id=LOCKER_ID, camera=self if camera else None)
+                                          locker_id=LOCKER_ID, camera=self if camera else None,
+                                          verifier=verifier)
         self.recorder = Recorder()
         self.controller.add_listener(self.recorder)
         self.locker.add_listener(self.recorder)

@@ -15,9 +15,19 @@ from collections.abc import Callable, Mapping, Sequence
 from kiosk.core.codes import KeypadLimiter
 from kiosk.core.flows.api import FlowListener
 from kiosk.core.flows.pickup import PickupCamera, PickupChart
-from kiosk.core.flows.views import Intent, Screen, ScreenId
+from kiosk.core.flows.views import Intent, PlatformConnection, Screen, ScreenId
 from kiosk.core.locker import DoorOutcome, Locker
-from kiosk.core.model import Compartment, DoorState, JournalEntry, ProblemKind, Timers
+from kiosk.core.model import (
+    Compartment,
+    CompartmentState,
+    CompartmentStatus,
+    DoorState,
+    JournalEntry,
+    Parcel,
+    PickupMethod,
+    ProblemKind,
+    Timers,
+)
 from kiosk.core.payloads import (
     CourierBadgePayload,
     PickupPayload,
@@ -26,7 +36,7 @@ from kiosk.core.payloads import (
     ScanTarget,
     parse_scan,
 )
-from kiosk.core.ports import Clock, Store
+from kiosk.core.ports import Clock, OnlineVerifier, Store, VerificationUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +57,8 @@ _SIMPLE_EVENTS: Mapping[Intent, str] = {
 # thank-you screen the last person is done, so a scan is the next person's.
 SCAN_SCREENS = frozenset({ScreenId.HOME, ScreenId.PICKUP_CODE, ScreenId.PICKUP_SCAN, ScreenId.THANK_YOU})
 SCAN_SOURCES = ("camera", "wedge", "serial")
+# The verifier answers within its own timeout; this is the backstop that keeps the checking screen finite.
+VERIFY_DEADLINE_S = 10.0
 
 
 class KioskController:
@@ -63,6 +75,7 @@ class KioskController:
         *,
         locker_id: str = "",
         camera: PickupCamera | None = None,
+        verifier: OnlineVerifier | None = None,
     ) -> None:
         self._store = store
         self._locker_id = locker_id
@@ -71,6 +84,7 @@ class KioskController:
         self._listeners: list[FlowListener] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
+        self._verifier = verifier
         self.limiter = KeypadLimiter(store, timers)
         self._chart = PickupChart(
             store=store,
@@ -81,6 +95,7 @@ class KioskController:
             doors=self,
             limiter=self.limiter,
             camera=camera,
+            online=self if verifier is not None else None,
         )
         self._screen = self._chart.screen
         self._chart.set_screen_callback(self._show)
@@ -108,6 +123,10 @@ class KioskController:
     def scan_target(self) -> ScanTarget:
         """What the screen shown now reads from a camera or scanner (nothing, while a door is open)."""
         return ScanTarget.PERSON_CODES if self._screen.id in SCAN_SCREENS else ScanTarget.NONE
+
+    def platform_changed(self, link: PlatformConnection) -> None:
+        """The link to the platform came up or went down: home shows it."""
+        self._guarded(lambda: self._chart.set_platform_connection(link))
 
     def camera_changed(self) -> None:
         """The camera came or went: the scan screen shows its picture or says it has none."""
@@ -142,8 +161,56 @@ class KioskController:
         self._tasks.clear()
         await self._locker.stop()
 
+    # remote commands (the platform's support staff) ----------------------------------------------------
+    async def open_for_support(self, compartment_id: str, ticket: str) -> DoorOutcome:
+        """Open a door for a support call. Raises ValueError for a compartment not in the layout."""
+        return await self._locker.open_for_support(compartment_id, ticket)
+
+    def set_out_of_service(self, compartment_id: str, out_of_service: bool, reason: str) -> CompartmentStatus:
+        """Take a compartment out of service (a parcel in it stays, and can be picked up once it is back) or
+        put it back. Raises ValueError for a compartment not in the layout."""
+        now = self._clock.now()
+        if compartment_id not in {status.compartment.id for status in self._store.compartments()}:
+            raise ValueError(f"compartment {compartment_id!r} is not in the layout")
+        status = self._store.compartment(compartment_id)
+        if out_of_service and status.state is not CompartmentState.OUT_OF_ORDER:
+            self._store.mark_out_of_order(compartment_id, reason, now)
+        elif not out_of_service and status.state is CompartmentState.OUT_OF_ORDER:
+            self._store.return_to_service(compartment_id, now)
+        self._guarded(self._chart.publish)
+        return self._store.compartment(compartment_id)
+
+    # PickupOnline (the chart asks the platform here) -----------------------------------------------------
+    def can_verify(self) -> bool:
+        return self._verifier is not None and not self._stopped and self._verifier.online()
+
+    def request_verification(self, attempt: int, code_hash: bytes) -> None:
+        task = asyncio.get_running_loop().create_task(self._verify(attempt, code_hash), name="verify-code")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _verify(self, attempt: int, code_hash: bytes) -> None:
+        assert self._verifier is not None
+        parcels: tuple[Parcel, ...] = ()
+        unavailable = False
+        try:
+            credential = await asyncio.wait_for(self._verifier.verify_pickup(code_hash), VERIFY_DEADLINE_S)
+            if credential is not None:
+                parcels = tuple(self._store.add_pickup_credential(credential, self._clock.now()))
+        except asyncio.CancelledError:
+            raise
+        except (VerificationUnavailable, TimeoutError) as error:
+            log.warning("a code this locker does not know could not be checked online: %s",
+                        error or "no answer in time")
+            unavailable = True
+        except Exception:
+            log.exception("checking a code online failed")
+            unavailable = True
+        self._guarded(lambda: self._chart.dispatch("online_verdict", attempt=attempt, parcels=parcels,
+                                                   unavailable=unavailable))
+
     # PickupDoors (the chart asks for doors here) -------------------------------------------------------
-    def request_open(self, compartment_id: str, parcel_ids: tuple[str, ...]) -> None:
+    def request_open(self, compartment_id: str, parcel_ids: tuple[str, ...], method: PickupMethod) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -152,7 +219,7 @@ class KioskController:
         if loop is None or self._stopped:
             self._chart.door_outcome(compartment_id, DoorOutcome.BUS_DOWN)
             return
-        task = loop.create_task(self._open_door(compartment_id, parcel_ids),
+        task = loop.create_task(self._open_door(compartment_id, parcel_ids, method),
                                 name=f"open-door-{compartment_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -174,9 +241,11 @@ class KioskController:
         except Exception:
             log.exception("repeating the unlock of compartment %s failed", compartment_id)
 
-    async def _open_door(self, compartment_id: str, parcel_ids: tuple[str, ...]) -> None:
+    async def _open_door(
+        self, compartment_id: str, parcel_ids: tuple[str, ...], method: PickupMethod
+    ) -> None:
         try:
-            outcome = await self._locker.open_for_pickup(compartment_id, parcel_ids)
+            outcome = await self._locker.open_for_pickup(compartment_id, parcel_ids, method)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -1,6 +1,7 @@
 """The pickup flow as a statechart (python-statemachine), with no Qt and no I/O of its own.
 
     home -> pickup_code -> verify -> door_open (one parcel) | parcel_list (several) | pickup_code (wrong)
+    verify -> (a code this locker does not know, the platform reachable) checking -> verify
     home, pickup_code, pickup_scan -> (a pickup QR code scanned) verify; pickup_code <-> pickup_scan
     door_open -> (all its doors closed) parcel_list (parcels left) | thank_you -> report_problem -> thank_you
     door_open -> error (door fault, bus down); pickup_code -> locked_out while the keypad is locked
@@ -38,8 +39,10 @@ from kiosk.core.flows.views import (
     MoreTimeView,
     ParcelItem,
     ParcelListView,
+    PickupCheckingView,
     PickupCodeView,
     PickupScanView,
+    PlatformConnection,
     ReportProblemView,
     Screen,
     ScreenId,
@@ -47,7 +50,7 @@ from kiosk.core.flows.views import (
     ViewModel,
 )
 from kiosk.core.locker import DoorOutcome
-from kiosk.core.model import Compartment, DoorState, ProblemKind, Timers
+from kiosk.core.model import Compartment, DoorState, Parcel, PickupMethod, ProblemKind, Timers
 from kiosk.core.ports import Clock, Store, TimerHandle
 
 log = logging.getLogger(__name__)
@@ -59,7 +62,7 @@ _EPSILON = 1e-6
 class PickupDoors(Protocol):
     """What the chart needs from the doors (KioskController implements it over the Locker)."""
 
-    def request_open(self, compartment_id: str, parcel_ids: tuple[str, ...]) -> None:
+    def request_open(self, compartment_id: str, parcel_ids: tuple[str, ...], method: PickupMethod) -> None:
         """Start opening a door; never blocks. The result comes back through PickupChart.door_outcome()."""
         ...
 
@@ -71,6 +74,19 @@ class PickupDoors(Protocol):
 
     def bus_down(self) -> bool:
         """No lock board answers: the locker is out of service until one does."""
+        ...
+
+
+class PickupOnline(Protocol):
+    """The platform, for codes this locker does not know (KioskController implements it)."""
+
+    def can_verify(self) -> bool:
+        """Asking the platform is worth the recipient's wait (it answered recently)."""
+        ...
+
+    def request_verification(self, attempt: int, code_hash: bytes) -> None:
+        """Ask the platform about this keyed hash; never blocks. The answer comes back through
+        PickupChart.online_verdict(attempt, ...)."""
         ...
 
 
@@ -104,6 +120,7 @@ class _Verdict(enum.Enum):
     NONE = "none"
     REJECTED = "rejected"
     ACCEPTED = "accepted"
+    ASK_PLATFORM = "ask_platform"  # unknown here: the platform may know it (issued after the last sync)
 
 
 @dataclass
@@ -119,6 +136,9 @@ class PickupSession:
     problem: ProblemKind | None = None
     reported_at_the_door: bool = False
     scanning: bool = False  # the last code came from a scan: a wrong one is shown on the scan screen
+    method: PickupMethod = PickupMethod.CODE  # how the accepted code was given, for the picked_up events
+    unknown_hash: bytes = b""  # the keyed hash being checked with the platform
+    verification: int = 0  # which verification the chart waits for; later answers of older ones are stale
 
     def parcel(self, parcel_id: str) -> ParcelItem | None:
         return next((item for item in self.parcels if item.parcel_id == parcel_id), None)
@@ -136,6 +156,7 @@ SCREEN_OF_STATE: Mapping[str, ScreenId] = {
     "pickup_code": ScreenId.PICKUP_CODE,
     "pickup_scan": ScreenId.PICKUP_SCAN,
     "verify": ScreenId.PICKUP_CODE,
+    "checking": ScreenId.PICKUP_CHECKING,
     "locked_out": ScreenId.LOCKED_OUT,
     "parcel_list": ScreenId.PARCEL_LIST,
     "door_open": ScreenId.DOOR_OPEN,
@@ -159,6 +180,7 @@ class PickupChart(StateChart):
         pickup_code = State(initial=True)
         pickup_scan = State()
         verify = State()
+        checking = State()
         locked_out = State()
         parcel_list = State()
         door_open = State()
@@ -182,6 +204,8 @@ class PickupChart(StateChart):
         scanned_foreign = pickup_code.to.itself(internal=True, on="refuse_foreign") | pickup_scan.to.itself(
             internal=True, on="refuse_foreign"
         )
+        verify.to(checking, cond="ask_platform", on="ask_the_platform")
+        online_verdict = checking.to(verify, cond="awaited_verdict", on="apply_online_verdict")
         verify.to(door_open, cond="one_parcel", on="open_every_parcel")
         verify.to(parcel_list, cond="several_parcels")
         verify.to(pickup_scan, cond="retry_by_scan")  # wrong scanned code: keep the camera in view
@@ -243,6 +267,7 @@ class PickupChart(StateChart):
         limiter: KeypadLimiter | None = None,
         on_screen: Callable[[Screen], None] | None = None,
         camera: PickupCamera | None = None,
+        online: PickupOnline | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -251,6 +276,9 @@ class PickupChart(StateChart):
         self._layout = tuple(layout)
         self._doors = doors
         self._camera = camera
+        self._online = online
+        self._platform_connection = PlatformConnection.STANDALONE
+        self._verifications = 0
         self._limiter = limiter or KeypadLimiter(store, timers)
         self._on_screen = on_screen
         self._session = PickupSession()
@@ -285,6 +313,11 @@ class PickupChart(StateChart):
 
     def set_screen_callback(self, on_screen: Callable[[Screen], None] | None) -> None:
         self._on_screen = on_screen
+
+    def set_platform_connection(self, link: PlatformConnection) -> None:
+        """What home shows about the platform; published at once."""
+        self._platform_connection = link
+        self.publish()
 
     def dispatch(self, event: str, **arguments: object) -> None:
         """Send one event, then publish the screen if it changed (or a state was entered).
@@ -370,7 +403,10 @@ class PickupChart(StateChart):
                 notice=self._home_notice,
                 out_of_service=self._doors.bus_down(),
                 can_scan=self._camera is not None,
+                platform=self._platform_connection,
             )
+        if state == "checking":
+            return PickupCheckingView(scanned=session.scanning)
         if state in ("pickup_code", "verify"):
             return PickupCodeView(
                 error=session.code_error,
@@ -445,6 +481,12 @@ class PickupChart(StateChart):
     def retry_by_scan(self) -> bool:
         return self._session.scanning and self._camera is not None
 
+    def ask_platform(self) -> bool:
+        return self._session.verdict is _Verdict.ASK_PLATFORM
+
+    def awaited_verdict(self, attempt: object = None, **_answer: object) -> bool:
+        return attempt == self._session.verification
+
     def one_parcel(self) -> bool:
         return self._session.verdict is _Verdict.ACCEPTED and len(self._session.parcels) == 1
 
@@ -511,10 +553,12 @@ class PickupChart(StateChart):
     def check_scanned_code(self, code: object = None) -> None:
         self.check_code(code)
         self._session.scanning = True
+        self._session.method = PickupMethod.QR
 
     def check_code(self, code: object = None) -> None:
         session = self._session
         session.scanning = False
+        session.method = PickupMethod.CODE
         session.verdict = _Verdict.REJECTED
         session.code_error = None
         now = self._clock.now()
@@ -524,11 +568,44 @@ class PickupChart(StateChart):
         if normalised is None:
             session.code_error = CodeError.MALFORMED
             return
+        code_hash = hash_code(self._code_key, normalised)
         parcels = [
             parcel
-            for parcel in self._store.parcels_for_code_hash(hash_code(self._code_key, normalised))
+            for parcel in self._store.parcels_for_code_hash(code_hash)
             if parcel.compartment_id is not None
         ]
+        if not parcels and self._online is not None:
+            if self._online.can_verify():
+                session.verdict = _Verdict.ASK_PLATFORM
+                session.unknown_hash = code_hash
+                return
+            # The platform might know it (a code issued since the last sync), but cannot be asked now.
+            self._accept_or_refuse(parcels, now, CodeError.NOT_VERIFIED)
+            return
+        self._accept_or_refuse(parcels, now, CodeError.WRONG_CODE)
+
+    def ask_the_platform(self) -> None:
+        assert self._online is not None  # ask_platform holds only with a platform
+        self._verifications += 1
+        self._session.verification = self._verifications
+        self._store.audit("code_checked_online", self._clock.now())
+        self._online.request_verification(self._verifications, self._session.unknown_hash)
+
+    def apply_online_verdict(
+        self, attempt: object = None, parcels: Sequence[Parcel] = (), unavailable: bool = False
+    ) -> None:
+        """The platform's answer: the parcels in this locker its credential opens (none: it knows no such
+        code, or could not be asked — `unavailable` — which counts as a wrong code all the same, so the
+        keypad limit cannot be dodged by making the platform slow)."""
+        session = self._session
+        session.unknown_hash = b""
+        in_locker = [parcel for parcel in parcels if parcel.compartment_id is not None]
+        self._accept_or_refuse(in_locker, self._clock.now(),
+                               CodeError.NOT_VERIFIED if unavailable else CodeError.WRONG_CODE)
+
+    def _accept_or_refuse(self, parcels: Sequence[Parcel], now: float, error: CodeError) -> None:
+        session = self._session
+        session.verdict = _Verdict.REJECTED
         if not parcels:
             status = self._limiter.record_failure(now)
             self._store.audit("code_rejected", now, failures_in_a_row=status.failures_in_a_row,
@@ -536,7 +613,7 @@ class PickupChart(StateChart):
             if status.locked:
                 self._store.audit("keypad_locked", now, seconds=status.seconds_left, lockouts=status.lockouts)
             else:
-                session.code_error = CodeError.WRONG_CODE
+                session.code_error = error
             return
         self._limiter.record_success(now)
         session.parcels = [
@@ -563,7 +640,7 @@ class PickupChart(StateChart):
         for compartment_id in by_compartment:
             self._session.doors[compartment_id] = DoorProgress.REQUESTED
         for compartment_id, parcel_ids in by_compartment.items():
-            self._doors.request_open(compartment_id, tuple(parcel_ids))
+            self._doors.request_open(compartment_id, tuple(parcel_ids), self._session.method)
 
     def show_door_error(self) -> None:
         session = self._session

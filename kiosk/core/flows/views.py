@@ -17,6 +17,7 @@ class ScreenId(enum.Enum):
     HOME = "home"
     PICKUP_CODE = "pickup_code"
     PICKUP_SCAN = "pickup_scan"
+    PICKUP_CHECKING = "pickup_checking"  # a code the locker does not know, being checked with the platform
     PARCEL_LIST = "parcel_list"
     DOOR_OPEN = "door_open"
     REPORT_PROBLEM = "report_problem"
@@ -30,6 +31,7 @@ class CodeError(enum.Enum):
     WRONG_CODE = "wrong_code"  # no parcel for this code
     MALFORMED = "malformed"  # not 6 to 8 digits
     FOREIGN = "foreign"  # a scanned code that is not a pickup code for this locker
+    NOT_VERIFIED = "not_verified"  # unknown here, and the platform cannot be asked about it just now
 
 
 class ErrorReason(enum.Enum):
@@ -65,12 +67,22 @@ class HomeNotice(enum.Enum):
     COURIER_NOT_AVAILABLE = "courier_not_available"  # a courier badge was scanned; no courier mode (yet)
 
 
+class PlatformConnection(enum.Enum):
+    """The locker's link to the operator's platform, as the screens show it."""
+
+    STANDALONE = "standalone"  # no platform configured: the locker is its own record
+    CONNECTING = "connecting"  # configured, no answer yet
+    ONLINE = "online"
+    OFFLINE = "offline"  # pickups with known codes still work; new codes cannot be checked
+
+
 @dataclass(frozen=True)
 class HomeView:
     idle_return: bool = False  # came home by inactivity: the UI resets the language
     notice: HomeNotice | None = None
     out_of_service: bool = False  # no lock board answers: nothing can be opened until one does
     can_scan: bool = False  # a camera is there: a QR code shown to it starts pickup at once
+    platform: PlatformConnection = PlatformConnection.STANDALONE
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,13 @@ class PickupScanView:
     failures_in_a_row: int = 0
     failures_allowed: int = 5
     camera_connected: bool = True  # False: the camera gives no picture, only the keypad can help
+
+
+@dataclass(frozen=True)
+class PickupCheckingView:
+    """A code this locker does not know is being checked with the platform (a few seconds at most)."""
+
+    scanned: bool = False  # the code came from a QR code
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,7 @@ ViewModel = (
     HomeView
     | PickupCodeView
     | PickupScanView
+    | PickupCheckingView
     | ParcelListView
     | DoorOpenView
     | ReportProblemView
