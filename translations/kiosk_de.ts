@@ -121,87 +121,102 @@
 <context>
     <name>HomeScreen</name>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="116"/>
+        <location filename="../kiosk/ui/screens/home.py" line="123"/>
         <source>Parcel locker</source>
         <translation>Paketstation</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="117"/>
+        <location filename="../kiosk/ui/screens/home.py" line="124"/>
         <source>Welcome</source>
         <translation>Willkommen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="118"/>
+        <location filename="../kiosk/ui/screens/home.py" line="125"/>
         <source>What would you like to do?</source>
         <translation>Was möchten Sie tun?</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="120"/>
+        <location filename="../kiosk/ui/screens/home.py" line="127"/>
         <source>Pick up a parcel</source>
         <translation>Paket abholen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="121"/>
+        <location filename="../kiosk/ui/screens/home.py" line="128"/>
         <source>with your pickup code or its QR code</source>
         <translation>mit Ihrem Abholcode oder seinem QR-Code</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="122"/>
+        <location filename="../kiosk/ui/screens/home.py" line="129"/>
         <source>with your pickup code</source>
         <translation>mit Ihrem Abholcode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="124"/>
+        <location filename="../kiosk/ui/screens/home.py" line="131"/>
         <source>Send or return</source>
         <translation>Versenden oder Retoure</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="124"/>
+        <location filename="../kiosk/ui/screens/home.py" line="131"/>
         <source>with your return code</source>
         <translation>mit Ihrem Retourencode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="125"/>
+        <location filename="../kiosk/ui/screens/home.py" line="132"/>
         <source>Parcel locker logo</source>
         <translation>Logo der Paketstation</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="128"/>
+        <location filename="../kiosk/ui/screens/home.py" line="135"/>
         <source>Change language to %1</source>
         <translation>Sprache wechseln: %1</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="129"/>
+        <location filename="../kiosk/ui/screens/home.py" line="136"/>
         <source>♿ Accessibility: on</source>
         <translation>♿ Barrierefrei: an</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="130"/>
+        <location filename="../kiosk/ui/screens/home.py" line="137"/>
         <source>♿ Accessibility</source>
         <translation>♿ Barrierefrei</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="132"/>
+        <location filename="../kiosk/ui/screens/home.py" line="139"/>
         <source>High contrast and large text</source>
         <translation>Hoher Kontrast und große Schrift</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="136"/>
+        <location filename="../kiosk/ui/screens/home.py" line="144"/>
+        <source>● Online</source>
+        <translation>● Online</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="146"/>
+        <source>○ Offline: pickup with your code still works</source>
+        <translation>○ Offline: Abholung mit Ihrem Code funktioniert weiterhin</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="148"/>
+        <source>○ Connecting…</source>
+        <translation>○ Verbindung wird hergestellt…</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="152"/>
         <source>Sending and returns are not available at this locker yet.</source>
         <translation>Versand und Retouren sind an dieser Paketstation noch nicht möglich.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="138"/>
+        <location filename="../kiosk/ui/screens/home.py" line="154"/>
         <source>This code is not for this locker.</source>
         <translation>Dieser Code gilt nicht für diese Paketstation.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="140"/>
+        <location filename="../kiosk/ui/screens/home.py" line="156"/>
         <source>Courier badge recognised, but courier mode is not available at this locker yet.</source>
         <translation>Kurierausweis erkannt, aber der Kuriermodus ist an dieser Paketstation noch nicht verfügbar.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="146"/>
+        <location filename="../kiosk/ui/screens/home.py" line="162"/>
         <source>This locker is out of service for the moment. Your parcels are safe inside; please come back a little later.</source>
         <translation>Diese Paketstation ist gerade außer Betrieb. Ihre Pakete sind darin sicher; bitte kommen Sie etwas später wieder.</translation>
     </message>
@@ -255,6 +270,49 @@
         <location filename="../kiosk/ui/screens/locked_out.py" line="31"/>
         <source>Back to start</source>
         <translation>Zurück zum Start</translation>
+    </message>
+</context>
+<context>
+    <name>Mail</name>
+    <message>
+        <location filename="../kiosk/mail.py" line="144"/>
+        <source>Hello %1,</source>
+        <translation>Hallo %1,</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/mail.py" line="145"/>
+        <source>a parcel is waiting for you in the parcel locker %1.</source>
+        <translation>im Paketschrank %1 liegt ein Paket für Sie bereit.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/mail.py" line="146"/>
+        <source>Your pickup code: %1</source>
+        <translation>Ihr Abholcode: %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/mail.py" line="147"/>
+        <source>Type the code on the locker&apos;s screen, or hold the QR code in this e-mail up to the locker&apos;s camera. The door of compartment %1 will open.</source>
+        <translation>Geben Sie den Code am Bildschirm des Paketschranks ein oder halten Sie den QR-Code aus dieser E-Mail vor die Kamera des Paketschranks. Dann öffnet sich die Tür von Fach %1.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/mail.py" line="150"/>
+        <source>Parcel: %1 (size %2)</source>
+        <translation>Paket: %1 (Größe %2)</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/mail.py" line="151"/>
+        <source>Keep this code to yourself: it opens the compartment with your parcel.</source>
+        <translation>Geben Sie den Code nicht weiter: Er öffnet das Fach mit Ihrem Paket.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/mail.py" line="152"/>
+        <source>This e-mail was sent automatically by the parcel locker; replies are not read.</source>
+        <translation>Diese E-Mail wurde vom Paketschrank automatisch verschickt; Antworten werden nicht gelesen.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/mail.py" line="156"/>
+        <source>Your parcel is waiting at locker %1</source>
+        <translation>Ihr Paket liegt im Paketschrank %1 bereit</translation>
     </message>
 </context>
 <context>
@@ -366,6 +424,34 @@
     </message>
 </context>
 <context>
+    <name>PickupCheckingScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_checking.py" line="27"/>
+        <source>Checking your code…</source>
+        <translation>Ihr Code wird geprüft…</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_checking.py" line="29"/>
+        <source>This QR code is new to this locker. We are asking the parcel service.</source>
+        <translation>Dieser QR-Code ist an diesem Automaten neu. Wir fragen beim Paketdienst nach.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_checking.py" line="31"/>
+        <source>This code is new to this locker. We are asking the parcel service.</source>
+        <translation>Dieser Code ist an diesem Automaten neu. Wir fragen beim Paketdienst nach.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_checking.py" line="32"/>
+        <source>This takes a few seconds.</source>
+        <translation>Das dauert wenige Sekunden.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_checking.py" line="33"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
     <name>PickupCodeScreen</name>
     <message>
         <location filename="../kiosk/ui/screens/pickup_code.py" line="64"/>
@@ -397,8 +483,13 @@
         <source>A pickup code has 6 to 8 digits. Please check it and try again.</source>
         <translation>Ein Abholcode hat 6 bis 8 Ziffern. Bitte prüfen Sie ihn und versuchen Sie es erneut.</translation>
     </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="79"/>
+        <source>That code was not recognised here, and the parcel service cannot be reached to check it. Please check the code, or try again in a few minutes.</source>
+        <translation>Dieser Code ist hier nicht bekannt, und der Paketdienst ist gerade nicht erreichbar, um ihn zu prüfen. Bitte prüfen Sie den Code oder versuchen Sie es in einigen Minuten erneut.</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="81"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="84"/>
         <source>That code was not recognised. %n attempts left before a pause.</source>
         <translation>
             <numerusform>Dieser Code wurde nicht erkannt. Noch %n Versuch bis zu einer Pause.</numerusform>
@@ -406,7 +497,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="83"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="86"/>
         <source>That code was not recognised.</source>
         <translation>Dieser Code wurde nicht erkannt.</translation>
     </message>
@@ -448,8 +539,13 @@
         <source>This QR code is not a pickup code. Please show the QR code from your message.</source>
         <translation>Dieser QR-Code ist kein Abholcode. Bitte zeigen Sie den QR-Code aus unserer Nachricht.</translation>
     </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="70"/>
+        <source>That QR code was not recognised here, and the parcel service cannot be reached to check it. Please check the code, or try again in a few minutes.</source>
+        <translation>Dieser QR-Code ist hier nicht bekannt, und der Paketdienst ist gerade nicht erreichbar, um ihn zu prüfen. Bitte prüfen Sie den Code oder versuchen Sie es in einigen Minuten erneut.</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/pickup_scan.py" line="72"/>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="75"/>
         <source>That QR code was not recognised. %n attempts left before a pause.</source>
         <translation>
             <numerusform>Dieser QR-Code wurde nicht erkannt. Noch %n Versuch bis zu einer Pause.</numerusform>
@@ -457,7 +553,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_scan.py" line="74"/>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="77"/>
         <source>That QR code was not recognised.</source>
         <translation>Dieser QR-Code wurde nicht erkannt.</translation>
     </message>

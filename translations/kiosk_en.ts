@@ -69,7 +69,7 @@
 <context>
     <name>PickupCodeScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="81"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="84"/>
         <source>That code was not recognised. %n attempts left before a pause.</source>
         <translation>
             <numerusform>That code was not recognised. %n attempt left before a pause.</numerusform>
@@ -80,7 +80,7 @@
 <context>
     <name>PickupScanScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/pickup_scan.py" line="72"/>
+        <location filename="../kiosk/ui/screens/pickup_scan.py" line="75"/>
         <source>That QR code was not recognised. %n attempts left before a pause.</source>
         <translation>
             <numerusform>That QR code was not recognised. %n attempt left before a pause.</numerusform>

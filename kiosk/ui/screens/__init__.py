@@ -12,6 +12,7 @@ from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.locked_out import LockedOutScreen
 from kiosk.ui.screens.more_time import MoreTimeScreen
 from kiosk.ui.screens.parcel_list import ParcelListScreen
+from kiosk.ui.screens.pickup_checking import PickupCheckingScreen
 from kiosk.ui.screens.pickup_code import PickupCodeScreen
 from kiosk.ui.screens.pickup_scan import PickupScanScreen
 from kiosk.ui.screens.report_problem import ReportProblemScreen
@@ -23,6 +24,7 @@ SCREEN_CLASSES: tuple[Callable[[IntentSink], ScreenWidget[Any]], ...] = (
     HomeScreen,
     PickupCodeScreen,
     PickupScanScreen,
+    PickupCheckingScreen,
     ParcelListScreen,
     DoorOpenScreen,
     ReportProblemScreen,
@@ -40,6 +42,7 @@ __all__ = [
     "LockedOutScreen",
     "MoreTimeScreen",
     "ParcelListScreen",
+    "PickupCheckingScreen",
     "PickupCodeScreen",
     "PickupScanScreen",
     "ReportProblemScreen",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk.core.flows.views import HomeNotice, HomeView, Intent, ScreenId
+from kiosk.core.flows.views import HomeNotice, HomeView, Intent, PlatformConnection, ScreenId
 from kiosk.ui.logo import Logo
 from kiosk.ui.screens.base import ScreenWidget
 from kiosk.ui.widgets import (
@@ -43,7 +43,14 @@ class HomeScreen(ScreenWidget[HomeView]):
         brand_row.addWidget(self._brand)
         self._location_label = text_label("location_label", "caption")
         self._location_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        brand_row.addWidget(self._location_label, 1)
+        # Where the platform link stands: a quiet line a technician or a curious recipient can read.
+        self._platform_label = text_label("platform_label", "caption")
+        self._platform_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        place = QVBoxLayout()
+        place.setSpacing(4)
+        place.addWidget(self._location_label)
+        place.addWidget(self._platform_label)
+        brand_row.addLayout(place, 1)
 
         self._title = text_label("title_label", "hero")
         self._subtitle = text_label("subtitle_label", "subtitle")
@@ -131,6 +138,15 @@ class HomeScreen(ScreenWidget[HomeView]):
         set_button_text(self.accessibility_button, button_text,
                         self.tr("High contrast and large text"))
         set_label_text(self._location_label, self._location)
+        link = self.view.platform
+        self._platform_label.setProperty("link", link.value)
+        if link is PlatformConnection.ONLINE:
+            set_label_text(self._platform_label, self.tr("● Online"))
+        elif link is PlatformConnection.OFFLINE:
+            set_label_text(self._platform_label, self.tr("○ Offline: pickup with your code still works"))
+        elif link is PlatformConnection.CONNECTING:
+            set_label_text(self._platform_label, self.tr("○ Connecting…"))
+        self._platform_label.setVisible(link is not PlatformConnection.STANDALONE)
         notice = self.view.notice
         if notice is HomeNotice.RETURNS_NOT_AVAILABLE:
             set_label_text(self._notice, self.tr("Sending and returns are not available at this locker yet."))

@@ -75,6 +75,9 @@ class PickupCodeScreen(ScreenWidget[PickupCodeView]):
             return self.tr("This code is not a pickup code for this locker.")
         if view.error is CodeError.MALFORMED:
             return self.tr("A pickup code has 6 to 8 digits. Please check it and try again.")
+        if view.error is CodeError.NOT_VERIFIED:
+            return self.tr("That code was not recognised here, and the parcel service cannot be "
+                           "reached to check it. Please check the code, or try again in a few minutes.")
         if view.error is CodeError.WRONG_CODE:
             attempts_left = view.failures_allowed - view.failures_in_a_row
             if attempts_left > 0:

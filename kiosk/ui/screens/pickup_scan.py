@@ -66,6 +66,9 @@ class PickupScanScreen(ScreenWidget[PickupScanView]):
             return self.tr("This QR code is not a pickup code for this locker.")
         if view.error is CodeError.MALFORMED:
             return self.tr("This QR code is not a pickup code. Please show the QR code from your message.")
+        if view.error is CodeError.NOT_VERIFIED:
+            return self.tr("That QR code was not recognised here, and the parcel service cannot be "
+                           "reached to check it. Please check the code, or try again in a few minutes.")
         if view.error is CodeError.WRONG_CODE:
             attempts_left = view.failures_allowed - view.failures_in_a_row
             if attempts_left > 0:
