@@ -4,13 +4,18 @@ RUN := $(UV) run --locked
 TS_FILES := $(wildcard translations/*.ts)
 QM_FILES := $(TS_FILES:.ts=.qm)
 
-.PHONY: bootstrap demo test lint bench screenshots translations qm
+.PHONY: bootstrap demo demo-online test lint bench screenshots translations qm
 
 bootstrap:
 	@scripts/bootstrap.sh
 
 demo: bootstrap qm
 	$(RUN) kiosk --demo --windowed
+
+# The demo as a locker of an operator's network: the fake platform (seeded) and the kiosk syncing with it.
+# Secrets, config and databases in var/demo-online/; kiosk options through ARGS, e.g. ARGS=--verbose.
+demo-online: bootstrap qm
+	$(RUN) python -m kiosk.testing.demo_online $(ARGS)
 
 test: bootstrap qm lint
 	QT_QPA_PLATFORM=offscreen $(RUN) pytest -q
@@ -28,9 +33,9 @@ screenshots: bootstrap qm
 
 # Re-extract every tr() string into the .ts sources (commit those), then build the .qm files.
 translations: bootstrap
-	$(RUN) pyside6-lupdate -no-obsolete -extensions py kiosk/ui -ts translations/kiosk_de.ts
+	$(RUN) pyside6-lupdate -no-obsolete -extensions py kiosk/ui kiosk/mail.py -ts translations/kiosk_de.ts
 	# English is the source language: its file holds only the plural forms ("1 attempt", "2 attempts").
-	$(RUN) pyside6-lupdate -no-obsolete -pluralonly -extensions py kiosk/ui -ts translations/kiosk_en.ts
+	$(RUN) pyside6-lupdate -no-obsolete -pluralonly -extensions py kiosk/ui kiosk/mail.py -ts translations/kiosk_en.ts
 	$(MAKE) qm
 
 qm: $(QM_FILES)

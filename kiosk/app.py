@@ -25,14 +25,21 @@ from hal.lockboard import board_range, make_simulator, open_driver, simulator_op
 from hal.lockboard.base import SimulatedBoards
 from hal.lockboard.simulator_registry import register_simulator, unregister_simulator
 from kiosk.backend.standalone import LocalRecord
-from kiosk.config import BusConfig, ConfigError, KioskConfig, load_config, load_or_create_secrets
+from kiosk.config import (
+    BusConfig,
+    ConfigError,
+    KioskConfig,
+    load_config,
+    load_or_create_secrets,
+    mail_password,
+)
 from kiosk.core.clock import AsyncioClock
 from kiosk.core.codes import hash_code
 from kiosk.core.flows.controller import KioskController
-from kiosk.core.flows.views import Intent, Screen
+from kiosk.core.flows.views import Intent, PlatformConnection, Screen
 from kiosk.core.inventory import place_parcel
 from kiosk.core.locker import Locker
-from kiosk.core.model import CompartmentState, DoorState, Size
+from kiosk.core.model import CompartmentState, DoorState, ParcelState, Size
 from kiosk.core.ports import Clock
 from kiosk.hardware import HalLockBus
 from kiosk.store import SqliteStore, StoreError
@@ -42,6 +49,10 @@ if TYPE_CHECKING:  # numpy, OpenCV and the decoders load in the background once 
     from hal.camera.simulated import SimulatedCamera
     from hal.scanner.serial_scanner import SerialScanner
     from kiosk.backend.delivery import OutboxDelivery
+    from kiosk.backend.link import PlatformLink
+    from kiosk.backend.remote import CameraHealth
+    from kiosk.backend.status import LinkState, LinkStatus
+    from kiosk.mail import MailDelivery
     from kiosk.scanning import CameraScanner
 
 log = logging.getLogger("kiosk")
@@ -53,6 +64,7 @@ SIM_SCHEME = "sim"
 
 @dataclass(frozen=True)
 class DemoParcel:
+    parcel_id: str  # fixed, so that `make demo-online`'s platform can name them
     code: str
     size: Size
     recipient: str
@@ -60,10 +72,10 @@ class DemoParcel:
 
 # Fixed, printed codes: the demo must be usable by anyone watching, and codes are stored only as hashes.
 DEMO_PARCELS = (
-    DemoParcel("111111", Size.S, "Ada Lovelace"),
-    DemoParcel("222222", Size.M, "Grace Hopper"),
-    DemoParcel("222222", Size.L, "Grace Hopper"),
-    DemoParcel("333333", Size.XL, "Alan Turing"),
+    DemoParcel("DEMO-1", "111111", Size.S, "Ada Lovelace"),
+    DemoParcel("DEMO-2", "222222", Size.M, "Grace Hopper"),
+    DemoParcel("DEMO-3", "222222", Size.L, "Grace Hopper"),
+    DemoParcel("DEMO-4", "333333", Size.XL, "Alan Turing"),
 )
 
 
@@ -127,10 +139,19 @@ class KioskApp:
                               "missing: [platform] is configured, and its requests must be signed")
         alarm_depth = platform.outbox_alarm_depth if platform is not None else DEFAULT_OUTBOX_ALARM_DEPTH
         self.store = SqliteStore.open(self.config.locker.database, self.config.compartments,
-                                      outbox_alarm_depth=alarm_depth)
+                                      outbox_alarm_depth=alarm_depth, now=self.clock.now)
         driver = open_driver(self.config.bus.url, self.config.bus.protocol, **driver_options(self.config.bus))
         self.bus = HalLockBus(driver)
         self.locker = Locker(self.store, self.bus, self.clock, self.config.timers, self.config.compartments)
+        self.link_status: LinkStatus | None = None
+        self.link: PlatformLink | None = None
+        self.delivery = self._make_delivery()
+        self.mail: MailDelivery | None = None
+        if platform is None and self.config.mail is not None:
+            from kiosk.mail import MailDelivery
+
+            self.mail = MailDelivery(self.store, self.config, clock=self.clock,
+                                     password=mail_password(self.config, self.secrets))
         self.flows = KioskController(
             self.store,
             self.locker,
@@ -140,14 +161,18 @@ class KioskApp:
             self.config.compartments,
             locker_id=self.config.locker.id,
             camera=self if self.config.camera is not None else None,
+            verifier=self.link,
         )
+        self.flows.chart.set_platform_connection(PlatformConnection.STANDALONE if platform is None
+                                           else PlatformConnection.CONNECTING)
+        if self.link_status is not None:
+            self.link_status.add_listener(self._link_changed)
         self.camera_scanner: CameraScanner | None = None
         self.serial_scanner: SerialScanner | None = None
         self.camera_ready = asyncio.Event()
         self._camera_setup: asyncio.Task[None] | None = None
         self._frame_listeners: list[Callable[[Any], None]] = []
         self.flows.add_listener(_ScanTargetFollower(self))
-        self.delivery = self._make_delivery()
         self.flows.add_listener(_OutboxNudger(self))
 
     def _make_delivery(self) -> OutboxDelivery | LocalRecord:
@@ -157,18 +182,57 @@ class KioskApp:
             return LocalRecord(self.store)
         # requests loads only where a platform is configured: the standalone kiosk starts without it.
         from kiosk.backend.delivery import OutboxDelivery
+        from kiosk.backend.link import PlatformLink
         from kiosk.backend.remote import PlatformClient
+        from kiosk.backend.status import LinkStatus
+        from kiosk.online import HealthReport, KioskCommands
 
-        client = PlatformClient(
-            platform.url, self.config.locker.id, self.secrets.platform_secret,
-            ca_bundle=str(platform.ca_bundle) if platform.ca_bundle is not None else None,
-            connect_timeout_s=platform.connect_timeout_s, read_timeout_s=platform.read_timeout_s,
+        def client() -> PlatformClient:
+            assert platform is not None and self.secrets.platform_secret is not None
+            return PlatformClient(
+                platform.url, self.config.locker.id, self.secrets.platform_secret,
+                ca_bundle=str(platform.ca_bundle) if platform.ca_bundle is not None else None,
+                connect_timeout_s=platform.connect_timeout_s, read_timeout_s=platform.read_timeout_s,
+            )
+
+        self.link_status = LinkStatus(self.clock)
+        # Each service owns its client: closing it is how a stopping service aborts its calls in flight.
+        self.link = PlatformLink(
+            self.store, client(), clock=self.clock, status=self.link_status,
+            health=HealthReport(self.store, self.locker, self.clock, self._camera_health),
+            commands=KioskCommands(lambda: self.flows),
+            sync_interval_s=platform.sync_s, heartbeat_interval_s=platform.heartbeat_s,
         )
-        return OutboxDelivery(self.store, client, clock=self.clock)
+        return OutboxDelivery(self.store, client(), clock=self.clock, status=self.link_status)
+
+    def _link_changed(self, state: LinkState) -> None:
+        if state.online is None:
+            link = PlatformConnection.CONNECTING
+        else:
+            link = PlatformConnection.ONLINE if state.online else PlatformConnection.OFFLINE
+        self.flows.platform_changed(link)
+        if state.online:
+            self.delivery.nudge()  # the platform is back: whatever waits goes now
+
+    def _camera_health(self) -> CameraHealth | None:
+        if self.config.camera is None:
+            return None
+        from kiosk.backend.remote import CameraHealth
+
+        if self.camera_scanner is None:
+            detail = "starting" if not self.camera_ready.is_set() else "could not be set up"
+            return CameraHealth("front", "missing", detail)
+        if not self.camera_scanner.connected:
+            return CameraHealth("front", "failing", "no frames")
+        return CameraHealth("front", "ok")
 
     async def start(self) -> None:
         await self.flows.start()
         await self.delivery.start()
+        if self.link is not None:
+            await self.link.start()
+        if self.mail is not None:
+            await self.mail.start()
         if self.config.scanner is not None:
             from hal.scanner.serial_scanner import SerialScanner
 
@@ -284,6 +348,10 @@ class KioskApp:
         if self.serial_scanner is not None:
             self.serial_scanner.stop()
             self.serial_scanner = None
+        if self.mail is not None:
+            await self.mail.stop()
+        if self.link is not None:
+            await self.link.stop()
         await self.delivery.stop()
         await self.flows.stop()
         self.bus.close()
@@ -291,6 +359,23 @@ class KioskApp:
         name = simulator_name(self.config.bus.url)
         if name is not None:
             unregister_simulator(name)
+
+    def nudge(self) -> None:
+        """Something may have been written for the platform or a resident: deliver it now."""
+        self.delivery.nudge()
+        if self.mail is not None:
+            self.mail.nudge()
+
+    def _free_demo_id(self, parcel_id: str) -> str:
+        """The demo id itself while it is unused or only announced; after its pickup, DEMO-1.2, DEMO-1.3..."""
+        for candidate in (parcel_id, *(f"{parcel_id}.{n}" for n in range(2, 10_000))):
+            try:
+                state = self.store.parcel(candidate).state
+            except (KeyError, StoreError):
+                return candidate
+            if state is ParcelState.EXPECTED:
+                return candidate
+        raise StoreError(f"no free demo parcel id left for {parcel_id}")
 
     def seed_demo_parcels(self) -> list[DemoParcel]:
         """Make sure every demo code has its parcels in the locker; return the ones placed now."""
@@ -310,6 +395,7 @@ class KioskApp:
                 size=demo.size,
                 code=demo.code,
                 recipient=demo.recipient,
+                parcel_id=self._free_demo_id(demo.parcel_id),
             )
             placed.append(demo)
         if self.simulator is not None:
@@ -328,10 +414,10 @@ class _OutboxNudger:
         self._kiosk = kiosk
 
     def on_screen(self, screen: Screen) -> None:
-        self._kiosk.delivery.nudge()
+        self._kiosk.nudge()
 
     def on_door(self, compartment_id: str, state: DoorState) -> None:
-        self._kiosk.delivery.nudge()
+        self._kiosk.nudge()
 
 
 class _ScanTargetFollower:
@@ -489,6 +575,12 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
 
 def main(argv: Sequence[str] | None = None) -> int:
     started_at = time.perf_counter()
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["residents"]:
+        # The building manager's command: it needs no screen, so it is answered before Qt is touched.
+        from kiosk.residents import residents_main
+
+        return residents_main(given[1:])
     arguments = parse_arguments(argv)
     logging.basicConfig(
         level=logging.DEBUG if arguments.verbose else logging.INFO,
@@ -515,6 +607,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     application = QApplication(sys.argv[:1])
     application.setApplicationName("Locker Kiosk")
+    # run_kiosk ends the kiosk (stopping its services cleanly) when the window closes; Qt quitting on its
+    # own would stop the loop under it.
+    application.setQuitOnLastWindowClosed(False)
     try:
         kiosk = KioskApp(config)
     except (ConfigError, StoreError) as error:

@@ -214,9 +214,12 @@ class KioskDriver:
         *,
         clock: ManualClock | None = None,
         size: tuple[int, int] = (1280, 800),
+        platform: Any = None,
     ) -> None:
         self.config = config
-        self.clock = clock or ManualClock()
+        self._platform = platform
+        # Starting at the real time: a platform (a real server with a real clock) judges the kiosk's times.
+        self.clock = clock or ManualClock(start=time.time())
         self.app = KioskApp(config, clock=self.clock, simulator=simulator)
         # None when the boards are real or served by another process: the sim handle is then unusable.
         self._sim = SimulatorHandle(simulator, config.compartments) if simulator is not None else None
@@ -240,6 +243,14 @@ class KioskDriver:
         self.run(self.app.start())
         self.run(self.app.camera_ready.wait(), timeout=30.0)  # the first kiosk of a run imports OpenCV
         self.scanner = ScannerHandle(self)
+
+    @property
+    def platform(self) -> Any:
+        """The fake platform this kiosk syncs with (kiosk_factory(platform=True)): add_expected_parcel,
+        add_courier, add_return, add_command, events(), heartbeats(), set_faults(...)."""
+        if self._platform is None:
+            raise ScenarioError("this kiosk has no platform: make it with kiosk_factory(platform=True)")
+        return self._platform
 
     @property
     def camera(self) -> CameraHandle:
@@ -346,7 +357,8 @@ class KioskDriver:
 
     # the locker ---------------------------------------------------------------------------------
     def seed_parcel(
-        self, size: str = "M", code: str | None = None, recipient: str = "Test Recipient"
+        self, size: str = "M", code: str | None = None, recipient: str = "Test Recipient",
+        parcel_id: str | None = None,
     ) -> SeededParcel:
         code = code or generate_code()
         parcel = place_parcel(
@@ -356,6 +368,7 @@ class KioskDriver:
             size=Size(size),
             code=code,
             recipient=recipient,
+            parcel_id=parcel_id,
         )
         assert parcel.compartment_id is not None
         if self._sim is not None:

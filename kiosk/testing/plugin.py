@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import itertools
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -76,6 +77,33 @@ def make_test_config(
     return dataclasses.replace(config, locker=locker, bus=bus, timers=merged_timers, camera=camera_config)
 
 
+PLATFORM_CODE_KEY = bytes(range(0x40, 0x60))  # the locker's code key, shared with its platform
+
+
+def start_platform_for(config: KioskConfig, database: Path) -> Any:
+    """A running fake platform (a real HTTP server on 127.0.0.1) that knows this kiosk's locker."""
+    from kiosk.testing.fake_platform import FakePlatform
+
+    fake = FakePlatform(secrets.token_bytes(32), database=database, locker_id=config.locker.id,
+                        code_key=PLATFORM_CODE_KEY)
+    fake.start()
+    return fake
+
+
+def connect_to_platform(config: KioskConfig, platform: Any) -> KioskConfig:
+    """`config` with a [platform] table pointing at `platform`, and a secrets file (0600) holding the shared
+    request secret and code key."""
+    from kiosk.config import PlatformConfig
+
+    secrets_file = config.locker.secrets_file
+    secrets_file.write_text(f'code_key = "{platform.code_key.hex()}"\n'
+                            f'platform_secret = "{platform.secret.hex()}"\n', encoding="ascii")
+    secrets_file.chmod(0o600)
+    # Short timeouts: a scenario that takes the platform down must not wait out production timeouts.
+    return dataclasses.replace(config, platform=PlatformConfig(platform.url, connect_timeout_s=1.0,
+                                                               read_timeout_s=2.0))
+
+
 @pytest.fixture
 def kiosk_event_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop riding on the test's QApplication: asyncio runs whenever Qt processes events."""
@@ -117,19 +145,30 @@ def kiosk_factory(
     threads_before = set(threading.enumerate())
     running: list[KioskDriver] = []
     simulators: list[SimulatedBoards] = []
+    platforms: list[Any] = []
 
     def make(
         *,
         simulator: SimulatedBoards | None = None,
         config: KioskConfig | None = None,
         size: tuple[int, int] = (1280, 800),
+        platform: Any = False,
         **config_changes: Any,
     ) -> KioskDriver:
         config = config or make_test_config(tmp_path, **config_changes)
+        fake_platform = None
+        if platform:
+            # True: a fresh fake platform for this kiosk; or a FakePlatform the test made (and stops).
+            if platform is True:
+                fake_platform = start_platform_for(config, tmp_path / f"platform-{len(platforms)}.sqlite")
+                platforms.append(fake_platform)
+            else:
+                fake_platform = platform
+            config = connect_to_platform(config, fake_platform)
         if simulator is None:
             simulator = simulator_for(config)
             simulators.append(simulator)
-        driver = KioskDriver(config, simulator, size=size)
+        driver = KioskDriver(config, simulator, size=size, platform=fake_platform)
         running.append(driver)
         return driver
 
@@ -142,6 +181,8 @@ def kiosk_factory(
     yield make
     for driver in reversed(running):
         driver.shutdown()
+    for fake_platform in platforms:
+        fake_platform.stop()
     for simulator in simulators:
         simulator.stop()
     lingering = [

@@ -22,7 +22,7 @@ def capture_all(out_dir: Path, language: str) -> list[Path]:
 
     from kiosk.app import simulator_for
     from kiosk.testing.driver import KioskDriver, qasync_loop_on
-    from kiosk.testing.plugin import make_test_config
+    from kiosk.testing.plugin import connect_to_platform, make_test_config, start_platform_for
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(application, QApplication)
@@ -38,17 +38,34 @@ def capture_all(out_dir: Path, language: str) -> list[Path]:
             if language != "en":
                 kiosk.tap("language_button")
 
-            def shot(name: str, kiosk: KioskDriver = kiosk, orientation: str = orientation) -> None:
-                kiosk.wait_until(lambda: kiosk.window.isVisible(), what="the window")
-                path = out_dir / f"{name}-{orientation}{suffix}.png"
-                kiosk.window.grab().save(str(path))
-                written.append(path)
+            def shooter(kiosk: KioskDriver, orientation: str = orientation) -> Callable[[str], None]:
+                def shot(name: str) -> None:
+                    kiosk.wait_until(lambda: kiosk.window.isVisible(), what="the window")
+                    path = out_dir / f"{name}-{orientation}{suffix}.png"
+                    kiosk.window.grab().save(str(path))
+                    written.append(path)
+
+                return shot
 
             try:
-                walk_every_screen(kiosk, shot)
+                walk_every_screen(kiosk, shooter(kiosk))
             finally:
                 kiosk.shutdown()
                 simulator.stop()
+        with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
+            config = make_test_config(Path(scratch), camera=False)
+            platform = start_platform_for(config, Path(scratch) / "platform.sqlite")
+            config = connect_to_platform(config, platform)
+            simulator = simulator_for(config)
+            kiosk = KioskDriver(config, simulator, size=size, platform=platform)
+            if language != "en":
+                kiosk.tap("language_button")
+            try:
+                walk_online_screens(kiosk, shooter(kiosk))
+            finally:
+                kiosk.shutdown()
+                simulator.stop()
+                platform.stop()
     return written
 
 
@@ -167,6 +184,38 @@ def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
         kiosk.type_code("000000")
     kiosk.wait_screen("locked_out")
     shot("locked_out")
+
+
+def walk_online_screens(kiosk: object, shot: Callable[[str], None]) -> None:
+    """A locker of an operator's network: online, checking a code it does not know, offline."""
+    from kiosk.testing.driver import KioskDriver
+
+    assert isinstance(kiosk, KioskDriver)
+    kiosk.wait_until(lambda: kiosk.app.link is not None and kiosk.app.link.syncs_completed > 0
+                     and kiosk.app.link.online(), timeout=10, what="the first sync")
+    shot("home-online")
+    # The platform takes its time over a code: the recipient sees it being checked.
+    kiosk.platform.set_faults(latency_s=30, operations={"verifyCode"})
+    kiosk.tap("pickup_button")
+    kiosk.type_code("818181")
+    kiosk.wait_screen("pickup_checking")
+    shot("pickup_checking")
+    kiosk.tap("cancel_button")
+    kiosk.wait_screen("home")
+    kiosk.platform.set_faults(status_500=1, operations={"verifyCode"})
+    kiosk.tap("pickup_button")
+    kiosk.type_code("818181")
+    kiosk.wait_until(lambda: kiosk.screen() == "pickup_code" and "error_label" in kiosk.visible_names(),
+                     timeout=10, what="the code that could not be checked")
+    shot("pickup_code-not_verified")
+    kiosk.tap("cancel_button")
+    kiosk.wait_screen("home")
+    kiosk.platform.stop()
+    if kiosk.app.link is not None:
+        kiosk.app.link.sync_now()  # the next exchange finds it gone
+    kiosk.wait_until(lambda: kiosk.app.link_status is not None and kiosk.app.link_status.online is False,
+                     timeout=10, what="the platform seen down")
+    shot("home-offline")
 
 
 def main(argv: list[str] | None = None) -> int:

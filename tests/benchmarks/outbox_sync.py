@@ -3,9 +3,9 @@
 - 10,000 queued events (deposits, then problem reports about those parcels, as the store writes them)
   delivered by OutboxDelivery to kiosk.testing.fake_platform on 127.0.0.1: events per second, and the
   longest event-loop stall meanwhile (an asyncio heartbeat's worst lateness);
-- a sync of 5,000 expected parcels: every page fetched, signed and verified by PlatformClient in a worker
-  thread, and the loop's longest stall meanwhile. The pages are not stored yet: the store has no table for
-  announced parcels (issue 5, still open).
+- a sync of 5,000 expected parcels by the kiosk's PlatformLink: every page fetched, signed and verified by
+  PlatformClient in a worker thread, then stored on the event loop (one transaction a page): seconds, and
+  the loop's longest stall meanwhile.
 
 Run alone: `uv run python tests/benchmarks/outbox_sync.py`.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from kiosk.backend.delivery import OutboxDelivery  # noqa: E402
-from kiosk.backend.remote import PlatformClient  # noqa: E402
+from kiosk.backend.link import CommandOutcome, PlatformLink  # noqa: E402
+from kiosk.backend.remote import Health, PlatformClient  # noqa: E402
+from kiosk.backend.status import LinkStatus  # noqa: E402
 from kiosk.core.clock import AsyncioClock  # noqa: E402
 from kiosk.core.model import Compartment, ProblemKind, Size  # noqa: E402
 from kiosk.store import SqliteStore  # noqa: E402
@@ -97,42 +98,36 @@ async def deliver_all(store: SqliteStore, platform: FakePlatform) -> tuple[float
     return seconds, await stalls.stop()
 
 
-async def sync_all(platform: FakePlatform) -> tuple[float, int, float]:
-    client = PlatformClient(platform.url, LOCKER_ID, SECRET, max_reply_bytes=4 * 1024 * 1024)
-    received: list[int] = []
+class _NoCommands:
+    async def run_command(self, command: object) -> CommandOutcome:
+        raise AssertionError(f"the bench platform sends no commands: {command}")
 
-    def fetch_every_page() -> None:
-        cursor = None
-        while True:
-            page = client.sync(cursor, limit=SYNC_PAGE)
-            received.append(len(page.parcels))
-            cursor = page.next_cursor
-            if not page.has_more:
-                return
 
+async def sync_all(store: SqliteStore, platform: FakePlatform) -> tuple[float, int, float]:
+    """The kiosk's own sync (PlatformLink): pages fetched in its worker, each stored on the loop."""
+    clock = AsyncioClock()
+
+    def health() -> Health:
+        return Health(locker_clock=clock.now(), app_version="0.1.0", uptime_s=0, boards_answering=1,
+                      boards_total=1)
+
+    link = PlatformLink(store, PlatformClient(platform.url, LOCKER_ID, SECRET), clock=clock,
+                        status=LinkStatus(clock), health=health, commands=_NoCommands(),
+                        sync_interval_s=3600, heartbeat_interval_s=3600, page_size=SYNC_PAGE)
     stalls = LoopStalls()
     stalls.start()
     started = time.perf_counter()
-    done = asyncio.get_running_loop().create_future()
-    worker = threading.Thread(target=lambda: _settle_from_thread(done, fetch_every_page), name="bench-sync")
-    worker.start()
+    await link.start()
     try:
-        await done
+        while link.syncs_completed < 1:
+            if link.last_sync_error is not None:
+                raise RuntimeError(f"the sync failed: {link.last_sync_error}")
+            await asyncio.sleep(0.01)
+        seconds = time.perf_counter() - started
     finally:
-        worker.join()
-        client.close()
-    return time.perf_counter() - started, sum(received), await stalls.stop()
-
-
-def _settle_from_thread(future: asyncio.Future[None], work: Callable[[], None]) -> None:
-    loop = future.get_loop()
-    try:
-        work()
-    except BaseException as error:  # handed to the loop, which re-raises it
-        failure = error
-        loop.call_soon_threadsafe(lambda: future.done() or future.set_exception(failure))
-        return
-    loop.call_soon_threadsafe(lambda: future.done() or future.set_result(None))
+        await link.stop()
+    expected = sum(1 for index in range(PARCELS) if store.expected_parcel_by_barcode(f"P{index:05d}"))
+    return seconds, expected, await stalls.stop()
 
 
 def run(report: Report) -> None:
@@ -151,7 +146,7 @@ def run(report: Report) -> None:
                 delivery_stalls.append(stall)
                 for index in range(PARCELS):
                     platform.add_expected_parcel(parcel_id=f"P{index:05d}", code=f"{100000 + index}")
-                seconds, parcels, stall = asyncio.run(sync_all(platform))
+                seconds, parcels, stall = asyncio.run(sync_all(store, platform))
                 assert parcels == PARCELS, f"synced {parcels} of {PARCELS}"
                 sync_seconds.append(seconds)
                 sync_stalls.append(stall)
@@ -160,7 +155,7 @@ def run(report: Report) -> None:
                 store.close()
     report(f"{EVENTS} queued events -> fake platform", rates, "ev/s", "")
     report("longest event-loop stall while delivering", delivery_stalls, "ms", "<= 50 ms")
-    report(f"sync of {PARCELS} expected parcels (fetch only)", sync_seconds, "s", "")
+    report(f"sync of {PARCELS} expected parcels, fetched and stored", sync_seconds, "s", "")
     report("longest event-loop stall while syncing", sync_stalls, "ms", "<= 50 ms")
 
 
