@@ -547,7 +547,7 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
             "Demo pickup codes: 111111 (one parcel), 222222 (two parcels), 333333 (one XL parcel)", flush=True
         )
     closed = asyncio.Event()
-    application.lastWindowClosed.connect(closed.set)
+    window.closed.connect(closed.set)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, closed.set)

@@ -397,6 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
+        # A Ctrl-C reaches us more than once (the terminal's process group, and uv passing it on): the
+        # platform is stopped whatever else arrives meanwhile.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if platform is not None:
             platform.stop()
 

@@ -358,7 +358,7 @@ class KioskDriver:
     # the locker ---------------------------------------------------------------------------------
     def seed_parcel(
         self, size: str = "M", code: str | None = None, recipient: str = "Test Recipient",
-        parcel_id: str | None = None,
+        parcel_id: str | None = None, resident_id: int | None = None,
     ) -> SeededParcel:
         code = code or generate_code()
         parcel = place_parcel(
@@ -369,7 +369,10 @@ class KioskDriver:
             code=code,
             recipient=recipient,
             parcel_id=parcel_id,
+            notify_resident=resident_id,
+            locker_id=self.config.locker.id,
         )
+        self.app.nudge()  # its events (and a resident's mail) go at once
         assert parcel.compartment_id is not None
         if self._sim is not None:
             self._sim.ir(parcel.compartment_id, True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
@@ -63,6 +63,8 @@ class MainWindow(QMainWindow):
     default_language: the language every new customer starts in; idle returns to it.
     windowed: a normal 1280x800 window for development instead of the frameless full screen.
     """
+
+    closed = Signal()  # the window was closed (the kiosk ends: its services stop first, then the loop)
 
     def __init__(
         self,
@@ -209,6 +211,7 @@ class MainWindow(QMainWindow):
         self._app.removeEventFilter(self._wedge)
         self._bridge.set_preview_wanted(False)
         super().closeEvent(event)
+        self.closed.emit()
 
     def _door_changed(self, compartment_id: str, state: object) -> None:
         if not isinstance(state, DoorState):
