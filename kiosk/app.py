@@ -333,6 +333,9 @@ class KioskApp:
         return from_thread
 
     async def stop(self) -> None:
+        if self.link_status is not None:
+            # A report still on its way from a worker thread must find nobody: the screens are going.
+            self.link_status.remove_listener(self._link_changed)
         if self._camera_setup is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._camera_setup

@@ -194,6 +194,8 @@ class OutboxDelivery:
         if self._task is not None or self._stopping:
             raise RuntimeError("an OutboxDelivery starts once")
         self._loop = asyncio.get_running_loop()
+        if self._status is not None:
+            self._status.bind_loop(self._loop)  # its listeners (the screens) must run here, never on a worker
         self._wake = asyncio.Event()
         self._worker = WorkerThread("outbox-delivery", self._loop)
         self._task = self._loop.create_task(self._run(), name="outbox-delivery")

@@ -273,6 +273,7 @@ class PlatformLink:
         if self._loop is not None or self._stopping:
             raise RuntimeError("a PlatformLink starts once")
         loop = self._loop = asyncio.get_running_loop()
+        self._status.bind_loop(loop)  # its listeners (the screens) must run here, never on a worker
         self._sync_wake = asyncio.Event()
         self._heartbeat_wake = asyncio.Event()
         self._command_wake = asyncio.Event()

@@ -72,6 +72,13 @@ class LinkStatus:
         self._listeners: list[LinkListener] = []
         self._loop = loop if loop is not None else _running_loop()
 
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop the listeners run on, when the status was made before it ran (the kiosk is built before
+        its loop starts). The services call this from their start(), before any worker thread reports."""
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                self._loop = loop
+
     # what the services report ---------------------------------------------------------------------------
 
     def succeeded(self, source: str) -> None:

@@ -97,6 +97,13 @@ def qasync_loop_on(application: QApplication) -> Iterator[asyncio.AbstractEventL
         loop._QEventLoop__is_running = False  # what stop() does, minus exit()
         loop._after_run_forever()
         asyncio.events._set_running_loop(None)
+        # A callback scheduled for later (a cancelled timeout, a retry not yet due) keeps its Qt timer after
+        # close(); firing into a loop that is gone, it crashed a later test. Kill them with the loop.
+        timer = loop._timer
+        pending = timer._SimpleTimer__callbacks
+        for timer_id in list(pending):
+            timer.killTimer(timer_id)
+        pending.clear()
         loop.close()
         asyncio.set_event_loop(None)
 

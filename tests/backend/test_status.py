@@ -263,3 +263,23 @@ def test_nothing_over_the_wire_changes_nothing() -> None:
         assert platform_answered(error) is None
         status.report_error("delivery", error)
     assert status.state.online is True and status.state.source == "heartbeat"
+
+
+def test_a_status_made_before_its_loop_runs_hands_worker_reports_to_the_loop_once_bound() -> None:
+    """The kiosk builds its LinkStatus before the loop runs; its listeners update screens, so a worker's
+    report must still reach them on the loop thread (the services bind it in start())."""
+    status = LinkStatus(ManualClock())
+    heard_on: list[threading.Thread] = []
+    status.add_listener(lambda _state: heard_on.append(threading.current_thread()))
+
+    async def scenario() -> None:
+        status.bind_loop(asyncio.get_running_loop())
+        done = asyncio.Event()
+        status.add_listener(lambda _state: done.set())
+        worker = threading.Thread(target=status.failed, args=("sync", "connection refused"))
+        worker.start()
+        await asyncio.wait_for(done.wait(), 5)
+        worker.join()
+
+    asyncio.run(scenario())
+    assert heard_on == [threading.main_thread()]
