@@ -163,8 +163,8 @@ class KioskApp:
             camera=self if self.config.camera is not None else None,
             verifier=self.link,
         )
-        self.flows.chart.set_platform_connection(PlatformConnection.STANDALONE if platform is None
-                                           else PlatformConnection.CONNECTING)
+        self.flows.platform_changed(PlatformConnection.STANDALONE if platform is None
+                                    else PlatformConnection.CONNECTING)
         if self.link_status is not None:
             self.link_status.add_listener(self._link_changed)
         self.camera_scanner: CameraScanner | None = None
@@ -374,7 +374,7 @@ class KioskApp:
         for candidate in (parcel_id, *(f"{parcel_id}.{n}" for n in range(2, 10_000))):
             try:
                 state = self.store.parcel(candidate).state
-            except (KeyError, StoreError):
+            except StoreError:  # no such parcel
                 return candidate
             if state is ParcelState.EXPECTED:
                 return candidate

@@ -28,7 +28,6 @@ left the locker is discarded unsent.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import email.utils
 import enum
@@ -49,7 +48,7 @@ from typing import Protocol, TypeVar
 import segno
 from PySide6.QtCore import QTranslator
 
-from kiosk.backend.delivery import Backoff
+from kiosk.backend.delivery import Backoff, WorkerThread, on_loop_thread, one_line
 from kiosk.config import KioskConfig, MailConfig
 from kiosk.core.model import PickupNotice
 from kiosk.core.payloads import pickup_payload
@@ -233,7 +232,7 @@ class MailDelivery:
         self._sent = 0
         self._failures = 0  # sessions failed in a row
         self._session = _Session()
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._worker: WorkerThread | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -265,8 +264,7 @@ class MailDelivery:
             raise RuntimeError("a MailDelivery starts once")
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1,
-                                                               thread_name_prefix="mail-delivery")
+        self._worker = WorkerThread("mail-delivery", self._loop)
         self._task = self._loop.create_task(self._run(), name="mail-delivery")
 
     async def stop(self) -> None:
@@ -280,18 +278,14 @@ class MailDelivery:
             self._wake.set()
         if self._task is not None:
             await asyncio.wait([self._task])
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)  # idle by now: the round awaited its last job
+        if self._worker is not None:
+            await self._worker.close()  # idle by now: the round awaited its last job
 
     def nudge(self) -> None:
         """A mail was queued: send now. Safe from any thread."""
         if self._wake is None or self._loop is None or self._stopping:
             return
-        try:
-            on_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            on_loop = False
-        if on_loop:
+        if on_loop_thread(self._loop):
             self._wake.set()
         else:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to wake
@@ -310,7 +304,7 @@ class MailDelivery:
                     next_at = self._store.mail_next_attempt_at()
             except Exception as error:  # the store failed (disk full, ...): keep the service alive
                 log.exception("mail delivery failed on the locker's side")
-                self._last_error = f"locker-side failure: {_one_line(str(error))}"
+                self._last_error = f"locker-side failure: {one_line(str(error))}"
                 self._failures += 1
                 retry_in = self._retry_delay(self._failures)
             if self._stopping:
@@ -345,9 +339,9 @@ class MailDelivery:
         return None
 
     async def _in_worker(self, function: Callable[[list[QueuedMail]], _R], batch: list[QueuedMail]) -> _R:
-        assert self._loop is not None and self._executor is not None
+        assert self._worker is not None
         # Not cancelled by stop(): the session is cut instead, so what the server accepted is still recorded.
-        return await asyncio.shield(self._loop.run_in_executor(self._executor, function, batch))
+        return await asyncio.shield(self._worker.run(function, batch))
 
     def _record(self, batch: list[QueuedMail], outcomes: list[_Outcome]) -> float | None:
         now = self._clock.now()
@@ -428,7 +422,7 @@ class MailDelivery:
             message["Message-ID"] = email.utils.make_msgid("pickup", domain=_domain(self._mail.from_address))
             recipient = smtp_address(mail.resident.email)
         except (ValueError, TypeError) as error:
-            return _Outcome(mail.id, _Fate.HOLD, f"cannot make the mail: {_one_line(str(error))}")
+            return _Outcome(mail.id, _Fate.HOLD, f"cannot make the mail: {one_line(str(error))}")
         try:
             smtp.send_message(message, from_addr=smtp_address(self._mail.from_address), to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as error:
@@ -588,16 +582,12 @@ def _describe(error: BaseException, config: MailConfig) -> str:
         return f"{where} closed the connection{': ' + str(error) if str(error) else ''}"
     if isinstance(error, OSError):
         return f"{where}: {error.strerror or error}"
-    return f"{where}: {_one_line(str(error)) or type(error).__name__}"
+    return f"{where}: {one_line(str(error)) or type(error).__name__}"
 
 
 def _reply(code: int, reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    return _one_line(f"{code} {text}")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:300]
+    return one_line(f"{code} {text}")
 
 
 def _domain(address: str) -> str:

@@ -239,7 +239,7 @@ class OutboxDelivery:
                 return
             except Exception as error:  # the store failed (disk full, ...): keep the service alive
                 log.exception("outbox delivery failed on the locker's side")
-                self._last_error = f"locker-side failure: {_one_line(str(error))}"
+                self._last_error = f"locker-side failure: {one_line(str(error))}"
                 outcome = _Outcome(failed=True)
             if self._stopping:
                 return
@@ -349,7 +349,7 @@ class OutboxDelivery:
         return _Outcome(failed=True, retry_after_s=error.retry_after_s)
 
     def _park(self, key: str, reason: str) -> None:
-        reason = _one_line(reason)
+        reason = one_line(reason)
         if self._store.outbox_park(key, reason, self._clock.now()):
             log.warning("outbox event %s is parked for good (kept, never sent again): %s", key, reason)
             return
@@ -379,7 +379,8 @@ class OutboxDelivery:
                 log.exception("an outbox status listener failed")
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """A failure's reason as one short line, for logs, the outbox and the status."""
     return " ".join(text.split())[:300]
 
 

@@ -40,7 +40,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from kiosk.backend.delivery import Backoff, WorkerThread, on_loop_thread
+from kiosk.backend.delivery import Backoff, WorkerThread, on_loop_thread, one_line
 from kiosk.backend.remote import (
     MAX_WAIT_S,
     Command,
@@ -348,7 +348,7 @@ class PlatformLink:
             raise VerificationUnavailable(str(error)) from None
         except Exception as error:  # the client refused our own request: say so, never crash the flow
             log.exception("verify_pickup failed on the locker's side")
-            raise VerificationUnavailable(f"the code could not be checked online: {_one_line(str(error))}") \
+            raise VerificationUnavailable(f"the code could not be checked online: {one_line(str(error))}") \
                 from None
         self._status.succeeded("verify")
         if result is None:
@@ -397,7 +397,7 @@ class PlatformLink:
             except Exception as error:  # the store refused a page, or the disk failed: keep the service alive
                 if not self._sync_failures:
                     log.exception("sync failed on the locker's side")
-                self._sync_failed(f"locker-side failure: {_one_line(str(error))}", waiters)
+                self._sync_failed(f"locker-side failure: {one_line(str(error))}", waiters)
             else:
                 self._sync_succeeded(tally, waiters)
             if self._stopping:
@@ -476,7 +476,7 @@ class PlatformLink:
                     self._status.report_error("heartbeat", error)
                     self._heartbeat_trouble(f"the heartbeat failed: {error}", logging.WARNING)
                 except ValueError as error:  # the health does not fit the contract: a bug to fix, not retry
-                    self._heartbeat_trouble(f"the heartbeat was not sent: {_one_line(str(error))}",
+                    self._heartbeat_trouble(f"the heartbeat was not sent: {one_line(str(error))}",
                                             logging.ERROR)
                 else:
                     self._status.succeeded("heartbeat")
@@ -494,7 +494,7 @@ class PlatformLink:
         except Exception as error:
             if self._heartbeat_problem is None:
                 log.exception("the locker's health could not be read; no heartbeat this time")
-            self._heartbeat_problem = f"health: {_one_line(str(error))}"
+            self._heartbeat_problem = f"health: {one_line(str(error))}"
             return None
 
     def _heartbeat_trouble(self, problem: str, level: int) -> None:
@@ -618,7 +618,7 @@ class PlatformLink:
             raise
         except Exception as error:
             log.exception("remote command %s failed on the locker", command.command_id)
-            return CommandOutcome(CommandStatus.FAILED, "locker_error", _one_line(str(error))[:500] or None)
+            return CommandOutcome(CommandStatus.FAILED, "locker_error", one_line(str(error))[:500] or None)
 
     async def _sync_for_command(self) -> CommandOutcome:
         try:
@@ -733,6 +733,3 @@ def _plus(total: SyncTally, page: SyncTally) -> SyncTally:
     return SyncTally(**{field.name: getattr(total, field.name) + getattr(page, field.name)
                         for field in dataclasses.fields(SyncTally)})
 
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:300]
