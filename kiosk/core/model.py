@@ -59,6 +59,13 @@ class DoorPurpose(enum.Enum):
 
     PICKUP = "pickup"
     REMOTE_SUPPORT = "remote_support"  # opened by the platform for a support call: no parcel changes hands
+    DEPOSIT = "deposit"  # a courier puts a parcel in: committed (with its Deposit) when the door closes on it
+    RETURN = "return"  # a customer puts a return in: committed like a deposit, the parcel becomes RETURNED
+    COLLECT = "collect"  # a courier takes expired or returned parcels out
+
+
+# The purposes that put a parcel in; each journal entry of these carries a pending Deposit.
+DEPOSIT_PURPOSES = frozenset({DoorPurpose.DEPOSIT, DoorPurpose.RETURN})
 
 
 class JournalPhase(enum.Enum):
@@ -120,6 +127,35 @@ class Parcel:
     picked_up_at: float | None = None
     barcode: str | None = None  # the label's barcode, for parcels the platform announced
     accessible: bool = False  # the recipient needs a compartment within reach from a wheelchair
+    deposited_at: float | None = None  # into the locker (the pickup window counts from here)
+    pickup_window_hours: int | None = None  # None: the locker's default ([courier] pickup_window_hours)
+    pickup_not_after: float | None = None  # a hard end of the pickup window, whatever the deposit time
+
+
+@dataclass(frozen=True)
+class Deposit:
+    """A parcel about to go into a compartment. Written with the door's journal intent and committed in the
+    same transaction that completes the journal entry, once the door has closed on it (and the IR sensor,
+    where there is one, does not read the compartment empty): a crash in between leaves no half deposit.
+
+    For a courier's delivery (DoorPurpose.DEPOSIT): `code_hash` is the locker's new pickup credential, and
+    `pickup_code` its clear text, which travels once in the deposited event so the platform can tell the
+    recipient (both None when the platform already issued a credential for an announced parcel).
+    For a customer's return (DoorPurpose.RETURN): `return_id` names the authorisation (used up on commit),
+    `receipt_code` is shown on screen and travels in the returned event; no pickup credential.
+    """
+
+    parcel_id: str
+    size: Size
+    recipient: str  # "" for a return
+    code_hash: bytes | None = field(default=None, repr=False)
+    pickup_code: str | None = field(default=None, repr=False)
+    courier_id: str | None = None
+    return_id: str | None = None
+    receipt_code: str | None = None
+    barcode: str | None = None  # the label's, as scanned
+    unannounced: bool = False  # the platform never announced it; accepted by the locker's policy
+    photo_jpeg: bytes | None = field(default=None, repr=False)  # of an unannounced parcel, for the record
 
 
 @dataclass(frozen=True)
@@ -144,6 +180,7 @@ class JournalEntry:
     created_at: float
     updated_at: float
     method: PickupMethod | None = None  # for a pickup: how it was authorised
+    courier_id: str | None = None  # for a deposit or a collection: the courier at the door
 
 
 @dataclass(frozen=True)
@@ -200,6 +237,16 @@ class Timers:
     unlock_confirm_s: float = 0.35
     door_poll_s: float = 0.25
     board_scan_s: float = 2.0  # every board is read this often, so the map and the bus health stay true
+    courier_inactivity_s: float = 90.0  # a courier walks to the van between parcels: a longer wait
+
+
+@dataclass(frozen=True)
+class CourierPolicy:
+    """How this locker treats couriers' parcels ([courier] in kiosk.toml)."""
+
+    accept_unannounced: bool = False  # a label never announced: deposit it (with a photo), or refuse it
+    pickup_window_hours: int = 72  # how long a deposited parcel waits, unless the platform set its own window
+    max_login_failures: int = 5  # wrong PINs or badges in a row before courier login locks (60 s, doubling)
 
 
 # what the platform announces (sync) ---------------------------------------------------------------

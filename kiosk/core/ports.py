@@ -9,6 +9,7 @@ from kiosk.core.model import (
     AuditEntry,
     CompartmentStatus,
     CourierCredential,
+    Deposit,
     DoorPurpose,
     JournalEntry,
     JournalPhase,
@@ -107,9 +108,47 @@ class Store(Protocol):
     # the door journal ---------------------------------------------------------------------
     def journal_intent(
         self, compartment_id: str, purpose: DoorPurpose, parcel_ids: Iterable[str], at: float,
-        method: PickupMethod | None = None,
+        method: PickupMethod | None = None, *, courier_id: str | None = None,
     ) -> JournalEntry:
-        """`method` (pickups only) is kept with the entry and reaches the picked_up events."""
+        """`method` (pickups only) is kept with the entry and reaches the picked_up events. COLLECT needs
+        `courier_id` and parcels EXPIRED or RETURNED in that compartment. DEPOSIT and RETURN are refused here:
+        they go through journal_intent_deposit."""
+        ...
+
+    def journal_intent_deposit(
+        self, compartment_id: str, purpose: DoorPurpose, deposit: Deposit, at: float
+    ) -> JournalEntry:
+        """The intent to open a FREE compartment (at least the parcel's size) for a DEPOSIT (a courier's; the
+        parcel id is new or an EXPECTED parcel, and `deposit.courier_id` is set) or a RETURN (an unused return
+        authorisation `deposit.return_id`), with the pending Deposit kept beside the entry; audited. The
+        entry's parcel_ids is (deposit.parcel_id,)."""
+        ...
+
+    def pending_deposit(self, entry_id: int) -> Deposit | None:
+        """The Deposit of an unfinished DEPOSIT or RETURN entry; None for any other entry."""
+        ...
+
+    def journal_complete_deposit(self, entry_id: int, at: float, *, confirmed_by_ir: bool) -> JournalEntry:
+        """Door closed on a deposit: the parcel IN_LOCKER (DEPOSIT) or RETURNED (RETURN, the authorisation
+        used) in the compartment, now OCCUPIED; its pickup credential (when the Deposit has one), the photo
+        (when it has one), entry COMPLETED, audit, and one deposited event (size, recipient, announced,
+        courier_id, barcode, pickup_code when made here, unannounced) or returned event (return_id,
+        receipt_code, size); one transaction. The pending Deposit (and the code in clear) is gone after it."""
+        ...
+
+    def journal_complete_collection(self, entry_id: int, at: float) -> JournalEntry:
+        """Door closed after a collection: the entry's parcels COLLECTED, the compartment FREE (one out of
+        order stays so), entry COMPLETED, audit, and one collected event per parcel (courier_id, reason:
+        expired or returned); one transaction."""
+        ...
+
+    def journal_abandon(
+        self, entry_id: int, reason: str, at: float, *, out_of_order: bool = False
+    ) -> JournalEntry:
+        """Give up an unfinished entry whatever its phase (a courier moved the parcel to another compartment:
+        too small, or a door that did not really open): entry CANCELLED with `reason`, its pending Deposit
+        dropped, audited; with `out_of_order`, the compartment too, with a door_fault event. One
+        transaction; no parcel changes."""
         ...
 
     def journal_advance(self, entry_id: int, phase: JournalPhase, at: float) -> JournalEntry:
@@ -194,7 +233,9 @@ class Store(Protocol):
         """The announced, not yet deposited parcel with this label barcode."""
         ...
 
-    def courier(self, courier_id: str) -> CourierCredential | None: ...
+    def courier(self, courier_id: str) -> CourierCredential | None:
+        """Compared without regard to case."""
+        ...
 
     def courier_by_badge_hash(self, badge_secret_hash: bytes) -> CourierCredential | None:
         """Compared in constant time."""
@@ -202,6 +243,24 @@ class Store(Protocol):
 
     def return_by_code_hash(self, code_hash: bytes) -> ReturnAuthorisation | None:
         """An unexpired, not yet used return authorisation; compared in constant time."""
+        ...
+
+    def add_return_authorisation(self, authorisation: ReturnAuthorisation, at: float) -> None:
+        """A return authorisation the platform confirmed online: kept as if synced (audited)."""
+        ...
+
+    def has_platform_credential(self, parcel_id: str) -> bool:
+        """The platform issued a pickup credential (unspent) for this parcel: the recipient has a code."""
+        ...
+
+    # collection ------------------------------------------------------------------------------
+    def expire_overdue(self, at: float, default_window_hours: int) -> Sequence[Parcel]:
+        """IN_LOCKER parcels whose pickup window has ended by `at` (deposited_at + their window hours, or the
+        default; never past pickup_not_after) become EXPIRED (audited); the parcels expired now."""
+        ...
+
+    def collectable_parcels(self) -> Sequence[Parcel]:
+        """EXPIRED and RETURNED parcels (waiting for a courier), in compartment layout order."""
         ...
 
     # audit and settings -------------------------------------------------------------------
@@ -231,4 +290,17 @@ class OnlineVerifier(Protocol):
     async def verify_pickup(self, code_hash: bytes) -> PickupCredential | None:
         """The credential the platform knows for this keyed hash, or None when it knows no such code. Raises
         VerificationUnavailable when it cannot say within a few seconds. Never blocks the event loop."""
+        ...
+
+    async def verify_return(self, code_hash: bytes) -> ReturnAuthorisation | None:
+        """The same for a return code (kind "return")."""
+        ...
+
+
+class ParcelCamera(Protocol):
+    """The camera a courier holds an unannounced parcel up to, for a photo kept with its record."""
+
+    async def take_photo(self) -> bytes | None:
+        """A JPEG of the latest frame (at most 640 px wide), or None with no camera or no picture. Never
+        blocks the event loop."""
         ...
