@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kiosk.core.model import (
+    DEPOSIT_PURPOSES,
     Compartment,
     CompartmentState,
+    Deposit,
     DoorPurpose,
     DoorState,
     JournalEntry,
@@ -42,6 +44,9 @@ CANCEL_PARCEL_STILL_THERE = "reconciled_parcel_present"
 CANCEL_UNCONFIRMED = "reconciled_unconfirmed"
 CANCEL_NOT_IN_LAYOUT = "compartment_not_in_layout"
 CANCEL_DUPLICATE = "duplicate_entry"
+CANCEL_CLOSED_EMPTY = "closed_empty"  # a deposit door closed and the IR sensor reads the compartment empty
+CANCEL_STILL_INSIDE = "parcel_still_inside"  # a collection door closed and the IR sensor still reads a parcel
+ABANDON_DEPOSIT_UNCONFIRMED = "deposit_unconfirmed"  # nobody saw whether the parcel went in: go and look
 
 
 class DoorOutcome(enum.Enum):
@@ -49,6 +54,16 @@ class DoorOutcome(enum.Enum):
     FAULT = "fault"  # not open after one retry (or already out of order): the compartment is out of order
     BUS_DOWN = "bus_down"  # the boards did not answer; the entry waits for reconciliation, nothing marked
     BUSY = "busy"  # (support openings only) another transaction has this door; nothing was sent
+
+
+class DoorFinish(enum.Enum):
+    """How a door transaction other than a pickup ended when its door closed."""
+
+    DEPOSITED = "deposited"  # a deposit or return door closed on its parcel: committed
+    EMPTY = "empty"  # a deposit or return door closed and the IR sensor reads it empty: nothing recorded
+    COLLECTED = "collected"  # a collection door closed (IR empty, or no IR): the parcels are collected
+    STILL_INSIDE = "still_inside"  # a collection door closed and the IR sensor still reads a parcel
+    CLOSED = "closed"  # any other opening (a support call) closed
 
 
 class LockerListener(Protocol):
@@ -62,6 +77,10 @@ class LockerListener(Protocol):
 
     def on_bus_changed(self, bus_down: bool) -> None:
         """Every board stopped answering (True), or one answers again after that (False)."""
+        ...
+
+    def on_door_finished(self, entry: JournalEntry, finish: DoorFinish) -> None:
+        """A transaction other than a pickup ended with its door closed (or was settled on reconciliation)."""
         ...
 
 
@@ -159,9 +178,7 @@ class Locker:
 
         Raises ValueError for a compartment that is not in the layout; store errors propagate.
         """
-        compartment = self._compartments.get(compartment_id)
-        if compartment is None:
-            raise ValueError(f"compartment {compartment_id!r} is not in the layout")
+        compartment = self._layout_compartment(compartment_id)
         parcels = tuple(parcel_ids)
         async with self._busy_lock(compartment_id):
             current = self._active.get(compartment_id)
@@ -191,9 +208,7 @@ class Locker:
 
         Raises ValueError for a compartment that is not in the layout; store errors propagate.
         """
-        compartment = self._compartments.get(compartment_id)
-        if compartment is None:
-            raise ValueError(f"compartment {compartment_id!r} is not in the layout")
+        compartment = self._layout_compartment(compartment_id)
         async with self._busy_lock(compartment_id):
             if compartment_id in self._active:
                 self._store.audit("support_open_refused_busy", self._clock.now(), compartment_id,
@@ -204,6 +219,67 @@ class Locker:
             self._store.audit("support_open", self._clock.now(), compartment_id, ticket=ticket,
                               entry_id=entry.id)
             return await self._send_and_confirm(entry, compartment)
+
+    async def open_for_deposit(
+        self, compartment_id: str, purpose: DoorPurpose, deposit: Deposit
+    ) -> DoorOutcome:
+        """Unlock a free compartment for a courier's deposit or a customer's return (`purpose` DEPOSIT or
+        RETURN) and confirm it opened (retrying the unlock once). The deposit is committed when the door is
+        seen closed with the IR sensor (where there is one) not reading the compartment empty; listeners hear
+        DoorFinish.DEPOSITED or EMPTY. BUSY when the door has a transaction already.
+
+        Raises ValueError for a compartment not in the layout or a purpose that puts nothing in; store
+        refusals (StoreError: not free, too small, a parcel already known) propagate.
+        """
+        if purpose not in DEPOSIT_PURPOSES:
+            raise ValueError(f"a deposit opens a door for a deposit or a return, not {purpose.value}")
+        compartment = self._layout_compartment(compartment_id)
+        async with self._busy_lock(compartment_id):
+            if compartment_id in self._active:
+                return DoorOutcome.BUSY
+            if self._store.compartment(compartment_id).state is CompartmentState.OUT_OF_ORDER:
+                self._store.audit("door_refused_out_of_order", self._clock.now(), compartment_id,
+                                  parcel_ids=[deposit.parcel_id])
+                return DoorOutcome.FAULT
+            entry = self._store.journal_intent_deposit(compartment_id, purpose, deposit, self._clock.now())
+            return await self._send_and_confirm(entry, compartment)
+
+    async def open_for_collection(
+        self, compartment_id: str, parcel_ids: Sequence[str], courier_id: str
+    ) -> DoorOutcome:
+        """Unlock a door for a courier to take expired or returned parcels out. A compartment out of order
+        is opened all the same: its parcel must leave. Committed when the door is seen closed and the IR
+        sensor (where there is one) no longer reads a parcel; listeners hear COLLECTED or STILL_INSIDE.
+
+        Raises ValueError for a compartment not in the layout; store refusals propagate.
+        """
+        compartment = self._layout_compartment(compartment_id)
+        async with self._busy_lock(compartment_id):
+            if compartment_id in self._active:
+                return DoorOutcome.BUSY
+            entry = self._store.journal_intent(compartment_id, DoorPurpose.COLLECT, tuple(parcel_ids),
+                                               self._clock.now(), courier_id=courier_id)
+            return await self._send_and_confirm(entry, compartment)
+
+    def abandon(self, compartment_id: str, reason: str, *, out_of_order: bool = False) -> bool:
+        """A courier gives up the deposit or collection at this door (the parcel is too small for it, or the
+        door did not really open): its journal entry is cancelled, and with `out_of_order` the compartment is
+        taken out of service. False when the door has no such transaction, or is still being unlocked."""
+        tx = self._active.get(compartment_id)
+        if tx is None or tx.stage is _Stage.OPENING:
+            return False
+        if tx.entry.purpose not in DEPOSIT_PURPOSES and tx.entry.purpose is not DoorPurpose.COLLECT:
+            return False
+        tx.entry = self._store.journal_abandon(tx.entry.id, reason, self._clock.now(),
+                                               out_of_order=out_of_order)
+        self._forget(tx)
+        return True
+
+    def _layout_compartment(self, compartment_id: str) -> Compartment:
+        compartment = self._compartments.get(compartment_id)
+        if compartment is None:
+            raise ValueError(f"compartment {compartment_id!r} is not in the layout")
+        return compartment
 
     async def _send_and_confirm(self, entry: JournalEntry, compartment: Compartment) -> DoorOutcome:
         tx = _Transaction(entry, compartment, _Stage.OPENING)
@@ -299,14 +375,16 @@ class Locker:
             self._watch(tx)
             return _Settled.WATCHING
         if tx.entry.phase is JournalPhase.OPENED:
-            # It was seen open and is closed now: the recipient had the door.
-            self._complete(tx)
+            # It was seen open and is closed now: the person had the door.
+            self._complete(tx, lock.occupied)
             return _Settled.COMPLETED
         # UNLOCK_SENT and closed: did it open and close while nobody watched? Only the IR sensor knows.
+        if tx.entry.purpose is not DoorPurpose.PICKUP:
+            return self._settle_unobserved(tx, lock.occupied)
         if lock.occupied is False:
             self._store.audit("reconciled_by_ir", self._clock.now(), tx.compartment.id,
                               entry_id=tx.entry.id, parcel_ids=list(tx.entry.parcel_ids), occupied=False)
-            self._complete(tx)
+            self._complete(tx, False)
             return _Settled.COMPLETED
         if lock.occupied is True:
             self._cancel(tx, CANCEL_PARCEL_STILL_THERE)
@@ -314,6 +392,35 @@ class Locker:
         self._cancel(tx, CANCEL_UNCONFIRMED)
         self._store.audit(CANCEL_UNCONFIRMED, self._clock.now(), tx.compartment.id,
                           entry_id=tx.entry.id, parcel_ids=list(tx.entry.parcel_ids))
+        return _Settled.CANCELLED
+
+    def _settle_unobserved(self, tx: _Transaction, occupied: bool | None) -> _Settled:
+        """A deposit, collection or support opening whose door may have opened and closed unseen."""
+        purpose = tx.entry.purpose
+        if occupied is not None:
+            self._store.audit("reconciled_by_ir", self._clock.now(), tx.compartment.id, entry_id=tx.entry.id,
+                              parcel_ids=list(tx.entry.parcel_ids), occupied=occupied, purpose=purpose.value)
+        if purpose in DEPOSIT_PURPOSES:
+            if occupied is True:  # it opened, and the parcel went in
+                self._complete(tx, True)
+                return _Settled.COMPLETED
+            if occupied is None:
+                # Nobody can tell whether the parcel went in: the compartment must not be given to another
+                # parcel until someone has looked.
+                tx.entry = self._store.journal_abandon(tx.entry.id, ABANDON_DEPOSIT_UNCONFIRMED,
+                                                       self._clock.now(), out_of_order=True)
+                self._forget(tx)
+                self._finished(tx.entry, DoorFinish.EMPTY)
+                return _Settled.CANCELLED
+            self._cancel(tx, CANCEL_CLOSED_EMPTY)
+            self._finished(tx.entry, DoorFinish.EMPTY)
+            return _Settled.CANCELLED
+        if purpose is DoorPurpose.COLLECT and occupied is False:  # it opened, and the parcels came out
+            self._complete(tx, False)
+            return _Settled.COMPLETED
+        self._cancel(tx, CANCEL_UNCONFIRMED)
+        if purpose is DoorPurpose.COLLECT:
+            self._finished(tx.entry, DoorFinish.STILL_INSIDE)
         return _Settled.CANCELLED
 
     async def _reconcile_entry(
@@ -353,18 +460,47 @@ class Locker:
         tx.stage = _Stage.WATCHING
         tx.first_valid_read = self._reads_started + 1
 
-    def _complete(self, tx: _Transaction) -> None:
-        if tx.entry.purpose is not DoorPurpose.PICKUP:
-            tx.entry = self._store.journal_complete(tx.entry.id, self._clock.now())
+    def _complete(self, tx: _Transaction, occupied: bool | None) -> None:
+        """The door closed: commit what the transaction was for. `occupied` is the IR sensor's reading taken
+        with the closed door (None: no sensor)."""
+        now = self._clock.now()
+        purpose = tx.entry.purpose
+        if purpose is DoorPurpose.PICKUP:
+            tx.entry = self._store.journal_complete_pickup(tx.entry.id, now)
             self._forget(tx)
+            for listener in list(self._listeners):
+                try:
+                    listener.on_pickup_completed(tx.entry)
+                except Exception:
+                    log.exception("a locker listener failed on a completed pickup")
             return
-        tx.entry = self._store.journal_complete_pickup(tx.entry.id, self._clock.now())
+        if purpose in DEPOSIT_PURPOSES:
+            if occupied is False:
+                tx.entry = self._store.journal_cancel(tx.entry.id, CANCEL_CLOSED_EMPTY, now)
+                finish = DoorFinish.EMPTY
+            else:
+                tx.entry = self._store.journal_complete_deposit(tx.entry.id, now,
+                                                                confirmed_by_ir=occupied is True)
+                finish = DoorFinish.DEPOSITED
+        elif purpose is DoorPurpose.COLLECT:
+            if occupied is True:
+                tx.entry = self._store.journal_cancel(tx.entry.id, CANCEL_STILL_INSIDE, now)
+                finish = DoorFinish.STILL_INSIDE
+            else:
+                tx.entry = self._store.journal_complete_collection(tx.entry.id, now)
+                finish = DoorFinish.COLLECTED
+        else:
+            tx.entry = self._store.journal_complete(tx.entry.id, now)
+            finish = DoorFinish.CLOSED
         self._forget(tx)
+        self._finished(tx.entry, finish)
+
+    def _finished(self, entry: JournalEntry, finish: DoorFinish) -> None:
         for listener in list(self._listeners):
             try:
-                listener.on_pickup_completed(tx.entry)
+                listener.on_door_finished(entry, finish)
             except Exception:
-                log.exception("a locker listener failed on a completed pickup")
+                log.exception("a locker listener failed on a finished door transaction")
 
     def _cancel(self, tx: _Transaction, reason: str) -> None:
         tx.entry = self._store.journal_cancel(tx.entry.id, reason, self._clock.now())
@@ -486,7 +622,7 @@ class Locker:
                 if tx.stage is _Stage.WATCHING and read_number >= tx.first_valid_read:
                     lock = reading.get(tx.compartment.lock)
                     if lock is not None and not lock.door_open:
-                        self._complete(tx)
+                        self._complete(tx, lock.occupied)
                 elif tx.stage is _Stage.UNRESOLVED:
                     self._settle(tx, reading)
             except Exception:
