@@ -13,6 +13,9 @@ its event and no event without its state change:
     place_parcel            -> deposited        (one, about the parcel)
     journal_complete_pickup -> picked_up        (one per parcel)
     journal_fault           -> door_fault       (one, about the compartment)
+    journal_complete_deposit -> deposited or returned (one, about the parcel)
+    journal_complete_collection -> collected    (one per parcel)
+    journal_abandon         -> door_fault       (one, only when it takes the compartment out of order)
     report_problem          -> problem_report   (one per parcel, or one about none)
     the backlog alarm       -> alarm            (see below)
 
@@ -47,6 +50,13 @@ later opens it from then on; every lookup joins parcels, so a row for an unknown
 
 Times of expiry (credentials, return authorisations) are compared with the store's `now` (time.time
 unless `open` is given another wall clock) where the method gets no time from its caller.
+
+Courier mode and returns (migration 0005): a deposit's or a return's door intent is written with its pending
+Deposit (journal_intent_deposit); the parcel, its credential, photo, audit and event are committed only when
+the door closes on it (journal_complete_deposit), so a crash in between leaves no half deposit. The pending
+row, and with it a pickup code in clear, is deleted by a trigger the moment its entry finishes in any way
+(completed, fault, cancelled or abandoned). Parcels whose pickup window ended become EXPIRED
+(expire_overdue) and leave with a courier, like deposited returns (journal_complete_collection).
 """
 
 from __future__ import annotations
@@ -56,6 +66,7 @@ import hmac
 import json
 import logging
 import math
+import re
 import sqlite3
 import threading
 import time
@@ -67,12 +78,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kiosk.core.model import (
+    DEPOSIT_PURPOSES,
     AuditEntry,
     Compartment,
     CompartmentState,
     CompartmentStatus,
     CourierCredential,
     Deletion,
+    Deposit,
     DoorPurpose,
     EventKind,
     ExpectedParcel,
@@ -115,10 +128,21 @@ _ADVANCES: dict[JournalPhase, frozenset[JournalPhase]] = {
     JournalPhase.OPENED: frozenset(),
 }
 _ADVANCE_AUDIT_KIND = {JournalPhase.UNLOCK_SENT: "door_unlock_sent", JournalPhase.OPENED: "door_opened"}
+# The openings that change parcels complete through their own method, not journal_complete.
+_OWN_COMPLETION = {
+    DoorPurpose.PICKUP.value: "a pickup (journal_complete_pickup)",
+    DoorPurpose.DEPOSIT.value: "a deposit (journal_complete_deposit)",
+    DoorPurpose.RETURN.value: "a return (journal_complete_deposit)",
+    DoorPurpose.COLLECT.value: "a collection (journal_complete_collection)",
+}
 
 _COMPARTMENT_COLUMNS = 'id, size, board, lock, height_cm, "column", state, out_of_order_reason'
-_PARCEL_COLUMNS = "id, size, state, compartment_id, recipient, created_at, picked_up_at, barcode, accessible"
-_JOURNAL_COLUMNS = "id, compartment_id, purpose, parcel_ids, phase, created_at, updated_at, method"
+_PARCEL_COLUMNS = ("id, size, state, compartment_id, recipient, created_at, picked_up_at, barcode, "
+                   "accessible, deposited_at, pickup_window_hours, pickup_not_after")
+_JOURNAL_COLUMNS = ("id, compartment_id, purpose, parcel_ids, phase, created_at, updated_at, method, "
+                    "courier_id")
+_PENDING_DEPOSIT_COLUMNS = ("parcel_id, size, recipient, code_hash, pickup_code, courier_id, return_id, "
+                            "receipt_code, barcode, unannounced, photo")
 _OUTBOX_COLUMNS = ("id, idempotency_key, kind, occurred_at, compartment_id, parcel_id, details, attempts, "
                    "last_error, last_attempt_at, park_reason")
 _COURIER_COLUMNS = "courier_id, display_name, password_hash, badge_secret_hash, can_collect, valid_until"
@@ -126,6 +150,12 @@ _RETURN_COLUMNS = "return_id, parcel_id, code_hash, size, expires_at"
 DELETION_KINDS = frozenset({"parcel", "pickup_credential", "courier", "return_authorisation"})
 
 DEFAULT_OUTBOX_ALARM_DEPTH = 10_000
+# A parcel's photo is a downscaled camera frame (at most 640 px wide, some tens of kB); anything this big is
+# not one, and would bloat the database that every deposit writes to. Migration 0005 holds the same limit.
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+CODE_HASH_BYTES = 32  # HMAC-SHA256
+_PICKUP_CODE = re.compile(r"[0-9]{6,8}")
+_JPEG_START = b"\xff\xd8\xff"  # SOI marker and the first segment's marker
 BACKLOG_ALARM = "outbox_over_threshold"  # the alarm's name in the API contract
 LAST_ERROR_MAX_CHARS = 300
 
@@ -186,6 +216,11 @@ class SqliteStore(ResidentRecords):
                 # Still durable with synchronous=FULL, only slower; e.g. a filesystem without shared memory.
                 log.warning("%s: SQLite refused WAL mode, running in %s mode", database, journal_mode)
             connection.execute("PRAGMA synchronous = FULL")
+            # Deleted rows are zeroed, so a pickup code in clear (pending deposit, acknowledged event, sent
+            # mail) is not left behind in a free slot of its page. Some builds default to ON (zero all);
+            # a build without it gets FAST, which zeroes where that costs no extra I/O.
+            if connection.execute("PRAGMA secure_delete").fetchone()[0] == 0:
+                connection.execute("PRAGMA secure_delete = FAST")
             migrate(connection, bundled_migrations() if migrations is None else migrations, str(database))
             store._sync_layout(layout)
         except sqlite3.Error as error:
@@ -358,19 +393,27 @@ class SqliteStore(ResidentRecords):
     # the door journal ---------------------------------------------------------------------
     def journal_intent(
         self, compartment_id: str, purpose: DoorPurpose, parcel_ids: Iterable[str], at: float,
-        method: PickupMethod | None = None,
+        method: PickupMethod | None = None, *, courier_id: str | None = None,
     ) -> JournalEntry:
         """Record the intent to open a door, before anything is sent to the board (audited).
 
         Refused while another entry for the same compartment is unfinished. For PICKUP, every
         parcel must be IN_LOCKER in that compartment. `method` (how a pickup was authorised) is kept
-        with the entry and reaches the picked_up events; only a pickup has one.
+        with the entry and reaches the picked_up events; only a pickup has one. COLLECT needs `courier_id`
+        (kept with the entry; no other purpose has one here) and at least one parcel, each EXPIRED or
+        RETURNED in that compartment. DEPOSIT and RETURN are refused: they go through journal_intent_deposit.
         """
         purpose = _member(DoorPurpose, purpose, "door purpose")
+        if purpose in DEPOSIT_PURPOSES:
+            raise StoreError(f"a {purpose.value} opening carries its parcel: use journal_intent_deposit")
         if method is not None:
             method = _member(PickupMethod, method, "pickup method")
             if purpose is not DoorPurpose.PICKUP:
                 raise StoreError(f"only a pickup has a pickup method, not a {purpose.value} opening")
+        if purpose is DoorPurpose.COLLECT:
+            courier_id = _required_text(courier_id, "the collecting courier's id")
+        elif courier_id is not None:
+            raise StoreError(f"only a collection names a courier here, not a {purpose.value} opening")
         if isinstance(parcel_ids, str):
             raise StoreError("parcel_ids must be a collection of parcel ids, not one string")
         parcels = tuple(parcel_ids)
@@ -378,29 +421,122 @@ class SqliteStore(ResidentRecords):
             raise StoreError(f"parcel ids repeat: {', '.join(parcels)}")
         with self._write("write a door intent") as connection:
             _compartment_row(connection, compartment_id)
-            busy = connection.execute(
-                f"SELECT id, phase FROM door_journal WHERE compartment_id = ? AND phase IN {_UNFINISHED_SQL}",
-                (compartment_id,)).fetchone()
-            if busy is not None:
-                raise StoreError(f"compartment {compartment_id} already has an unfinished door transaction "
-                                 f"(journal entry {busy['id']}, {busy['phase']})")
+            _require_no_unfinished_entry(connection, compartment_id)
             if purpose is DoorPurpose.PICKUP:
                 if not parcels:
                     raise StoreError("a pickup needs at least one parcel")
                 for parcel_id in parcels:
                     _require_in_compartment(connection, parcel_id, compartment_id)
+            if purpose is DoorPurpose.COLLECT:
+                if not parcels:
+                    raise StoreError("a collection needs at least one parcel")
+                for parcel_id in parcels:
+                    _require_collectable(connection, parcel_id, compartment_id)
             cursor = connection.execute(
                 "INSERT INTO door_journal (compartment_id, purpose, parcel_ids, phase, created_at, "
-                "updated_at, method) VALUES (?, ?, ?, 'intent', ?, ?, ?)",
+                "updated_at, method, courier_id) VALUES (?, ?, ?, 'intent', ?, ?, ?, ?)",
                 (compartment_id, purpose.value, json.dumps(list(parcels)), at, at,
-                 None if method is None else method.value))
+                 None if method is None else method.value, courier_id))
             entry_id = _last_row_id(cursor)
             intent: dict[str, object] = {"journal_id": entry_id, "purpose": purpose.value,
                                          "parcel_ids": list(parcels)}
             if method is not None:
                 intent["method"] = method.value
+            if courier_id is not None:
+                intent["courier_id"] = courier_id
             _insert_audit(connection, "door_intent", at, compartment_id, _single(parcels), intent)
             return _journal_entry(_journal_row(connection, entry_id))
+
+    def journal_intent_deposit(
+        self, compartment_id: str, purpose: DoorPurpose, deposit: Deposit, at: float
+    ) -> JournalEntry:
+        """The intent to open a compartment to put a parcel in, with its pending Deposit kept beside the entry
+        until the door closes on it (journal_complete_deposit) or the entry ends otherwise; audited
+        ("door_intent", never with the code in clear). The entry's parcel_ids is (deposit.parcel_id,).
+
+        The compartment must be FREE (not occupied, not out of order), at least deposit.size, and have no
+        unfinished entry; the parcel must not be on its way into another compartment.
+        DEPOSIT (a courier's): `courier_id` set; the parcel id new, or an EXPECTED parcel (then not
+        `unannounced`); a `code_hash` (32 bytes, with or without its `pickup_code` of 6 to 8 digits), or else
+        an unspent, unexpired platform credential for the parcel, so that its recipient can open it; a
+        `photo_jpeg` (a JPEG of at most PHOTO_MAX_BYTES) only of an unannounced parcel.
+        RETURN (a customer's): `return_id` names an unused authorisation, unexpired by the store's `now`, for
+        this very parcel id, which the locker does not know yet; `receipt_code` set; no code, no courier.
+        """
+        purpose = _member(DoorPurpose, purpose, "door purpose")
+        if purpose not in DEPOSIT_PURPOSES:
+            raise StoreError(f"journal_intent_deposit opens a door for a deposit or a return, not a "
+                             f"{purpose.value} opening: use journal_intent")
+        deposit = _checked_deposit(purpose, deposit)
+        compartment_id = _required_text(compartment_id, "compartment id")
+        at = _time(at, "the time of a door intent")
+        parcel_id = deposit.parcel_id
+        with self._write("write a deposit's door intent") as connection:
+            compartment = _compartment_status(_compartment_row(connection, compartment_id))
+            _require_no_unfinished_entry(connection, compartment_id)
+            if compartment.state is CompartmentState.OUT_OF_ORDER:
+                raise StoreError(f"compartment {compartment_id} is out of order "
+                                 f"({compartment.out_of_order_reason})")
+            holder = _parcel_in(connection, compartment_id)
+            if compartment.state is CompartmentState.OCCUPIED or holder is not None:
+                raise StoreError(f"compartment {compartment_id} already holds parcel {holder}")
+            if compartment.compartment.size < deposit.size:
+                raise StoreError(f"parcel {parcel_id} of size {deposit.size.value} does not fit compartment "
+                                 f"{compartment_id} of size {compartment.compartment.size.value}")
+            on_its_way = connection.execute(
+                "SELECT j.id, j.compartment_id FROM pending_deposits AS d "
+                "JOIN door_journal AS j ON j.id = d.journal_id WHERE d.parcel_id = ?",
+                (parcel_id,)).fetchone()
+            if on_its_way is not None:
+                raise StoreError(f"parcel {parcel_id} is already on its way into compartment "
+                                 f"{on_its_way['compartment_id']} (journal entry {on_its_way['id']}): "
+                                 "abandon that door first")
+            existing = connection.execute("SELECT state FROM parcels WHERE id = ?", (parcel_id,)).fetchone()
+            if purpose is DoorPurpose.DEPOSIT:
+                if existing is not None and existing["state"] != ParcelState.EXPECTED.value:
+                    raise StoreError(f"parcel {parcel_id} is already known ({existing['state']})")
+                if existing is not None and deposit.unannounced:
+                    raise StoreError(f"parcel {parcel_id} was announced by the platform: it cannot be "
+                                     "deposited as unannounced")
+                if deposit.code_hash is None and not _has_platform_credential(connection, parcel_id,
+                                                                              self._now()):
+                    raise StoreError(f"parcel {parcel_id} has no pickup credential from the platform: "
+                                     "its deposit must bring a code hash")
+            else:
+                self._require_usable_return(connection, deposit)
+                if existing is not None:
+                    raise StoreError(f"parcel {parcel_id} is already known ({existing['state']})")
+            cursor = connection.execute(
+                "INSERT INTO door_journal (compartment_id, purpose, parcel_ids, phase, created_at, "
+                "updated_at, courier_id) VALUES (?, ?, ?, 'intent', ?, ?, ?)",
+                (compartment_id, purpose.value, json.dumps([parcel_id]), at, at, deposit.courier_id))
+            entry_id = _last_row_id(cursor)
+            connection.execute(
+                f"INSERT INTO pending_deposits (journal_id, {_PENDING_DEPOSIT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry_id, parcel_id, deposit.size.value, deposit.recipient, deposit.code_hash,
+                 deposit.pickup_code, deposit.courier_id, deposit.return_id, deposit.receipt_code,
+                 deposit.barcode, int(deposit.unannounced), deposit.photo_jpeg))
+            intent: dict[str, object] = {"journal_id": entry_id, "purpose": purpose.value,
+                                         "parcel_ids": [parcel_id], "size": deposit.size.value}
+            if purpose is DoorPurpose.DEPOSIT:
+                intent.update(courier_id=deposit.courier_id, announced=existing is not None,
+                              unannounced=deposit.unannounced)
+            else:
+                intent["return_id"] = deposit.return_id
+            _insert_audit(connection, "door_intent", at, compartment_id, parcel_id, intent)
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def pending_deposit(self, entry_id: int) -> Deposit | None:
+        """The Deposit of an unfinished DEPOSIT or RETURN entry; None for any other entry (a finished one no
+        longer has it). An unknown entry raises."""
+        entry_id = _entry_id(entry_id)
+        with self._read("read a pending deposit") as connection:
+            _journal_row(connection, entry_id)
+            row = connection.execute(
+                f"SELECT {_PENDING_DEPOSIT_COLUMNS} FROM pending_deposits WHERE journal_id = ?",
+                (entry_id,)).fetchone()
+        return None if row is None else _deposit(row)
 
     def journal_advance(self, entry_id: int, phase: JournalPhase, at: float) -> JournalEntry:
         """Move an entry to UNLOCK_SENT or OPENED (audited). UNLOCK_SENT again records a retry."""
@@ -426,7 +562,8 @@ class SqliteStore(ResidentRecords):
             return _journal_entry(_journal_row(connection, entry_id))
 
     def journal_fault(self, entry_id: int, reason: str, at: float) -> JournalEntry:
-        """The door never opened: entry FAULT, compartment out of order, audit; one transaction.
+        """The door never opened: entry FAULT, compartment out of order, audit, door_fault event; one
+        transaction; a deposit's pending Deposit goes with it.
 
         Only an entry that never saw its door open (INTENT or UNLOCK_SENT) can fault.
         """
@@ -488,15 +625,139 @@ class SqliteStore(ResidentRecords):
                           {"journal_id": entry_id, "purpose": row["purpose"]})
             return _journal_entry(_journal_row(connection, entry_id))
 
+    def journal_complete_deposit(self, entry_id: int, at: float, *, confirmed_by_ir: bool) -> JournalEntry:
+        """Door closed on a deposit or a return: its pending Deposit committed, in one transaction.
+
+        The entry must be a DEPOSIT or RETURN in UNLOCK_SENT or OPENED; completing it twice raises.
+        DEPOSIT: a new parcel is inserted (origin local, IN_LOCKER, with the scanned barcode), an EXPECTED one
+        becomes IN_LOCKER there, keeping what the platform announced and its platform credentials; the
+        Deposit's code hash replaces the parcel's local credential; audited "parcel_deposited"; one deposited
+        event (size, recipient, announced, courier_id, barcode, unannounced, journal_id, and pickup_code when
+        the code was made here). RETURN: the parcel inserted RETURNED, the authorisation used; audited
+        "parcel_returned"; one returned event (return_id, receipt_code, size, journal_id).
+        Both: deposited_at `at`, the compartment OCCUPIED (one out of order stays so), the photo kept (dated
+        by the intent, when it was taken), the entry COMPLETED ("door_closed"), the pending Deposit gone.
+        """
+        confirmed_by_ir = _flag(confirmed_by_ir, "confirmed_by_ir")
+        entry_id = _entry_id(entry_id)
+        at = _time(at, "the time a door closed")
+        with self._write("complete a deposit") as connection:
+            row = _journal_row(connection, entry_id)
+            purpose = DoorPurpose(row["purpose"])
+            if purpose not in DEPOSIT_PURPOSES:
+                raise StoreError(f"journal entry {entry_id} is a {purpose.value}, not a deposit or a return")
+            _require_unlock_sent(row, "a deposit")
+            pending = connection.execute(
+                f"SELECT {_PENDING_DEPOSIT_COLUMNS} FROM pending_deposits WHERE journal_id = ?",
+                (entry_id,)).fetchone()
+            if pending is None:
+                raise StoreError(f"journal entry {entry_id} has lost its pending deposit: the database was "
+                                 "edited by hand")
+            deposit = _deposit(pending)
+            compartment_id: str = row["compartment_id"]
+            holder = _parcel_in(connection, compartment_id)
+            if holder is not None:
+                raise StoreError(f"compartment {compartment_id} already holds parcel {holder}: parcel "
+                                 f"{deposit.parcel_id} cannot be recorded in it")
+            if purpose is DoorPurpose.DEPOSIT:
+                self._commit_delivery(connection, entry_id, compartment_id, deposit, at, confirmed_by_ir)
+            else:
+                self._commit_return(connection, entry_id, compartment_id, deposit, at, confirmed_by_ir)
+            if deposit.photo_jpeg is not None:
+                connection.execute(
+                    "INSERT INTO parcel_photos (parcel_id, jpeg, taken_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (parcel_id) DO UPDATE SET jpeg = excluded.jpeg, "
+                    "taken_at = excluded.taken_at",
+                    (deposit.parcel_id, deposit.photo_jpeg, row["created_at"]))
+            connection.execute(
+                "UPDATE compartments SET state = 'occupied' WHERE id = ? AND state = 'free'",
+                (compartment_id,))
+            connection.execute(
+                "UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?", (at, entry_id))
+            _insert_audit(connection, "door_closed", at, compartment_id, deposit.parcel_id,
+                          {"journal_id": entry_id, "purpose": purpose.value})
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def journal_complete_collection(self, entry_id: int, at: float) -> JournalEntry:
+        """Door closed after a collection: each of the entry's parcels, still EXPIRED or RETURNED in that
+        compartment, COLLECTED (collected_at `at`) with its unspent credentials spent, audited
+        "parcel_collected", and one collected event (courier_id, reason: expired or returned, journal_id);
+        the compartment FREE (one out of order stays so); entry COMPLETED ("door_closed"). One transaction.
+        The entry must be a COLLECT in UNLOCK_SENT or OPENED; completing it twice raises."""
+        entry_id = _entry_id(entry_id)
+        at = _time(at, "the time a door closed")
+        with self._write("complete a collection") as connection:
+            row = _journal_row(connection, entry_id)
+            if row["purpose"] != DoorPurpose.COLLECT.value:
+                raise StoreError(f"journal entry {entry_id} is a {row['purpose']}, not a collection")
+            _require_unlock_sent(row, "a collection")
+            compartment_id: str = row["compartment_id"]
+            parcels = _json_ids(row["parcel_ids"])
+            for parcel_id in parcels:
+                state = _require_collectable(connection, parcel_id, compartment_id)
+                collected: dict[str, object] = {
+                    "courier_id": row["courier_id"],
+                    "reason": "expired" if state is ParcelState.EXPIRED else "returned",
+                    "journal_id": entry_id}
+                connection.execute(
+                    "UPDATE parcels SET state = 'collected', collected_at = ? WHERE id = ?", (at, parcel_id))
+                connection.execute(
+                    "UPDATE pickup_credentials SET spent_at = ? WHERE parcel_id = ? AND spent_at IS NULL",
+                    (at, parcel_id))
+                _insert_audit(connection, "parcel_collected", at, compartment_id, parcel_id, collected)
+                self._insert_event(connection, EventKind.COLLECTED, at, compartment_id, parcel_id, collected)
+            connection.execute(
+                "UPDATE compartments SET state = 'free' WHERE id = ? AND state = 'occupied'",
+                (compartment_id,))
+            connection.execute(
+                "UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?", (at, entry_id))
+            _insert_audit(connection, "door_closed", at, compartment_id, _single(parcels),
+                          {"journal_id": entry_id, "purpose": row["purpose"]})
+            return _journal_entry(_journal_row(connection, entry_id))
+
+    def journal_abandon(
+        self, entry_id: int, reason: str, at: float, *, out_of_order: bool = False
+    ) -> JournalEntry:
+        """Give up an unfinished entry whatever its phase (the courier moved the parcel to another
+        compartment: too small, or a door that did not really open): entry CANCELLED with `reason`, its
+        pending Deposit dropped, audited "journal_abandoned"; with `out_of_order` the compartment too (the
+        reason as why), with a door_fault event (reason, journal_id, purpose). No parcel changes; one
+        transaction. A finished entry raises."""
+        entry_id = _entry_id(entry_id)
+        reason = _required_text(reason, "abandon reason")
+        out_of_order = _flag(out_of_order, "out_of_order")
+        at = _time(at, "the time a door is abandoned")
+        with self._write("abandon a door journal entry") as connection:
+            row = _journal_row(connection, entry_id)
+            current = JournalPhase(row["phase"])
+            if current not in UNFINISHED_PHASES:
+                raise StoreError(f"journal entry {entry_id} is already {current.value}: only an unfinished "
+                                 "entry can be abandoned")
+            connection.execute(
+                "UPDATE door_journal SET phase = 'cancelled', reason = ?, updated_at = ? WHERE id = ?",
+                (reason, at, entry_id))
+            compartment_id: str = row["compartment_id"]
+            parcel_id = _single(_json_ids(row["parcel_ids"]))
+            _insert_audit(connection, "journal_abandoned", at, compartment_id, parcel_id,
+                          {"journal_id": entry_id, "reason": reason, "phase": current.value,
+                           "purpose": row["purpose"], "out_of_order": out_of_order})
+            if out_of_order:
+                self._set_out_of_order(connection, compartment_id, reason, at, journal_id=entry_id)
+                self._insert_event(connection, EventKind.DOOR_FAULT, at, compartment_id, parcel_id,
+                                   {"reason": reason, "journal_id": entry_id, "purpose": row["purpose"]})
+            return _journal_entry(_journal_row(connection, entry_id))
+
     def journal_complete(self, entry_id: int, at: float) -> JournalEntry:
-        """Door closed after an opening that is not a pickup (a support call): entry COMPLETED, audited
+        """Door closed after an opening that changes no parcel (a support call): entry COMPLETED, audited
         ("door_closed"); no parcel, credential or compartment changes. The entry must be in UNLOCK_SENT or
-        OPENED; a pickup completes through journal_complete_pickup."""
+        OPENED; a pickup, deposit, return or collection completes through its own method."""
         with self._write("complete a door opening") as connection:
             row = _journal_row(connection, entry_id)
             current = JournalPhase(row["phase"])
-            if row["purpose"] == DoorPurpose.PICKUP.value:
-                raise StoreError(f"journal entry {entry_id} is a pickup: complete it as a pickup")
+            own_completion = _OWN_COMPLETION.get(row["purpose"])
+            if own_completion is not None:
+                raise StoreError(f"journal entry {entry_id} is a {row['purpose']}: complete it as "
+                                 f"{own_completion}")
             if current not in (JournalPhase.UNLOCK_SENT, JournalPhase.OPENED):
                 raise StoreError(f"journal entry {entry_id} is {current.value}: only an entry whose unlock "
                                  "was sent can complete")
@@ -508,7 +769,8 @@ class SqliteStore(ResidentRecords):
             return _journal_entry(_journal_row(connection, entry_id))
 
     def journal_cancel(self, entry_id: int, reason: str, at: float) -> JournalEntry:
-        """Close an unfinished entry without touching parcels or compartments (audited)."""
+        """Close an unfinished entry without touching parcels or compartments (audited); a deposit's pending
+        Deposit goes with it."""
         reason = _required_text(reason, "cancel reason")
         with self._write("cancel a door journal entry") as connection:
             row = _journal_row(connection, entry_id)
@@ -758,13 +1020,23 @@ class SqliteStore(ResidentRecords):
         return None if row is None else _parcel(row)
 
     def courier(self, courier_id: str) -> CourierCredential | None:
-        """The synced courier with this id, valid or not (the caller checks valid_until)."""
+        """The synced courier with this id, valid or not (the caller checks valid_until). Ids are compared
+        without regard to (ASCII) case: badges upper-case them and people type them in any case. None for
+        blank text, and when several couriers' ids differ only in case (logged: the platform must fix it,
+        for which of them typed it cannot be told)."""
         if not isinstance(courier_id, str):
             raise StoreError(f"a courier id must be text, not {type(courier_id).__name__}")
+        if not courier_id.strip():
+            return None
         with self._read("look up a courier") as connection:
-            row = connection.execute(
-                f"SELECT {_COURIER_COLUMNS} FROM couriers WHERE courier_id = ?", (courier_id,)).fetchone()
-        return None if row is None else _courier(row)
+            rows = connection.execute(
+                f"SELECT {_COURIER_COLUMNS} FROM couriers WHERE courier_id = ? COLLATE NOCASE",
+                (courier_id,)).fetchall()
+        if len(rows) > 1:
+            log.error("couriers %s differ only in case: none of them can log in by id until the platform "
+                      "fixes it", ", ".join(sorted(row["courier_id"] for row in rows)))
+            return None
+        return _courier(rows[0]) if rows else None
 
     def courier_by_badge_hash(self, badge_secret_hash: bytes) -> CourierCredential | None:
         """The courier whose badge this is, valid or not (the caller checks valid_until). Every badge of the
@@ -798,6 +1070,75 @@ class SqliteStore(ResidentRecords):
             if hmac.compare_digest(bytes(row["code_hash"]), wanted):
                 return _return_authorisation(row)
         return None
+
+    def add_return_authorisation(self, authorisation: ReturnAuthorisation, at: float) -> None:
+        """A return authorisation the platform confirmed online: kept as if synced (in the current full-sync
+        generation, synced at `at`; a use already recorded stays), audited "return_confirmed_online"."""
+        if not isinstance(authorisation, ReturnAuthorisation):
+            raise StoreError("an online return authorisation must be a ReturnAuthorisation, not "
+                             f"{type(authorisation).__name__}")
+        with _about(f"online return authorisation {authorisation.return_id!r}"):
+            authorisation = _checked_return(authorisation)
+        at = _time(at, "the time a return is confirmed")
+        with self._write("keep a return authorisation confirmed online") as connection:
+            generation = int(_sync_state(connection)["generation"])
+            connection.execute(_RETURN_UPSERT, (
+                authorisation.return_id, authorisation.parcel_id, bytes(authorisation.code_hash),
+                authorisation.size.value, authorisation.expires_at, generation, at))
+            _insert_audit(connection, "return_confirmed_online", at, None, authorisation.parcel_id,
+                          {"return_id": authorisation.return_id, "size": authorisation.size.value})
+
+    def has_platform_credential(self, parcel_id: str) -> bool:
+        """The platform issued a pickup credential for this parcel that is neither spent nor expired (by the
+        store's `now`): its recipient has a code."""
+        parcel_id = _required_text(parcel_id, "parcel id")
+        with self._read("look up a parcel's platform credential") as connection:
+            return _has_platform_credential(connection, parcel_id, self._now())
+
+    # collection ------------------------------------------------------------------------------
+    def expire_overdue(self, at: float, default_window_hours: int) -> Sequence[Parcel]:
+        """IN_LOCKER parcels whose pickup window has ended by `at` become EXPIRED (expired_at `at`), each
+        audited "parcel_expired"; returns them, in compartment layout order, in one transaction.
+
+        A window starts at deposited_at (created_at for a parcel without one), lasts its
+        pickup_window_hours (or `default_window_hours`) and never runs past pickup_not_after; it has ended
+        when its end <= `at`."""
+        at = _time(at, "the time parcels expire at")
+        if isinstance(default_window_hours, bool) or not isinstance(default_window_hours, int) \
+                or default_window_hours < 1:
+            raise StoreError("the default pickup window must be a whole number of hours >= 1, not "
+                             f"{default_window_hours!r}")
+        with self._write("expire overdue parcels") as connection:
+            rows = connection.execute(
+                f"SELECT {_prefixed('p', _PARCEL_COLUMNS)} FROM parcels AS p "
+                "LEFT JOIN compartments AS c ON c.id = p.compartment_id "
+                "WHERE p.state = 'in_locker' ORDER BY c.position, p.id").fetchall()
+            expired: list[str] = []
+            for row in rows:
+                parcel = _parcel(row)
+                started_at = parcel.created_at if parcel.deposited_at is None else parcel.deposited_at
+                hours = parcel.pickup_window_hours or default_window_hours
+                ends_at = started_at + 3600.0 * hours
+                if parcel.pickup_not_after is not None:
+                    ends_at = min(ends_at, parcel.pickup_not_after)
+                if ends_at > at:
+                    continue
+                connection.execute(
+                    "UPDATE parcels SET state = 'expired', expired_at = ? WHERE id = ?", (at, parcel.id))
+                _insert_audit(connection, "parcel_expired", at, parcel.compartment_id, parcel.id,
+                              {"window_started_at": started_at, "window_hours": hours,
+                               "not_after": parcel.pickup_not_after, "window_ended_at": ends_at})
+                expired.append(parcel.id)
+            return [_parcel(_parcel_row(connection, parcel_id)) for parcel_id in expired]
+
+    def collectable_parcels(self) -> Sequence[Parcel]:
+        """EXPIRED and RETURNED parcels (waiting for a courier), in compartment layout order."""
+        with self._read("list parcels to collect") as connection:
+            rows = connection.execute(
+                f"SELECT {_prefixed('p', _PARCEL_COLUMNS)} FROM parcels AS p "
+                "JOIN compartments AS c ON c.id = p.compartment_id "
+                "WHERE p.state IN ('expired', 'returned') ORDER BY c.position, p.id").fetchall()
+        return [_parcel(row) for row in rows]
 
     # audit and settings -------------------------------------------------------------------
     def audit(self, kind: str, at: float, compartment_id: str | None = None,
@@ -889,6 +1230,78 @@ class SqliteStore(ResidentRecords):
             log.warning("%d events wait for the platform (alarm at %d)", depth, self._outbox_alarm_depth)
         else:
             log.info("the outbox backlog is down to %d events; alarm cleared", depth)
+
+    def _require_usable_return(self, connection: sqlite3.Connection, deposit: Deposit) -> None:
+        """The return authorisation of a RETURN deposit exists, is unused, unexpired by the store's `now` and
+        is for this parcel id. (A second door for it carries the same parcel id, which is refused first.)"""
+        return_id = deposit.return_id
+        row = connection.execute(
+            "SELECT parcel_id, expires_at, used_at FROM return_authorisations WHERE return_id = ?",
+            (return_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no return authorisation {return_id!r}")
+        if row["used_at"] is not None:
+            raise StoreError(f"return authorisation {return_id} is already used")
+        if row["expires_at"] is not None and row["expires_at"] <= self._now():
+            raise StoreError(f"return authorisation {return_id} has expired")
+        if row["parcel_id"] != deposit.parcel_id:
+            raise StoreError(f"return authorisation {return_id} is for parcel {row['parcel_id']}, not "
+                             f"{deposit.parcel_id}")
+
+    def _commit_delivery(self, connection: sqlite3.Connection, entry_id: int, compartment_id: str,
+                         deposit: Deposit, at: float, confirmed_by_ir: bool) -> None:
+        parcel_id = deposit.parcel_id
+        existing = connection.execute("SELECT state FROM parcels WHERE id = ?", (parcel_id,)).fetchone()
+        if existing is None:
+            connection.execute(
+                "INSERT INTO parcels (id, size, state, compartment_id, recipient, created_at, barcode, "
+                "origin, deposited_at) VALUES (?, ?, 'in_locker', ?, ?, ?, ?, 'local', ?)",
+                (parcel_id, deposit.size.value, compartment_id, deposit.recipient, at, deposit.barcode, at))
+        elif existing["state"] == ParcelState.EXPECTED.value:
+            connection.execute(
+                "UPDATE parcels SET state = 'in_locker', compartment_id = ?, deposited_at = ? WHERE id = ?",
+                (compartment_id, at, parcel_id))
+        else:
+            raise StoreError(f"parcel {parcel_id} is already known ({existing['state']})")
+        if deposit.code_hash is not None:
+            connection.execute("DELETE FROM pickup_credentials WHERE parcel_id = ? AND origin = 'local'",
+                               (parcel_id,))
+            connection.execute(
+                "INSERT INTO pickup_credentials (parcel_id, code_hash, created_at, origin) "
+                "VALUES (?, ?, ?, 'local')", (parcel_id, deposit.code_hash, at))
+        parcel = _parcel(_parcel_row(connection, parcel_id))
+        announced = existing is not None
+        _insert_audit(connection, "parcel_deposited", at, compartment_id, parcel_id, {
+            "journal_id": entry_id, "size": deposit.size.value, "courier_id": deposit.courier_id,
+            "confirmed_by_ir": confirmed_by_ir, "unannounced": deposit.unannounced, "announced": announced})
+        deposited: dict[str, object] = {
+            "size": deposit.size.value, "recipient": parcel.recipient, "announced": announced,
+            "courier_id": deposit.courier_id, "barcode": deposit.barcode or parcel.barcode,
+            "unannounced": deposit.unannounced, "journal_id": entry_id}
+        if deposit.pickup_code is not None:
+            deposited["pickup_code"] = deposit.pickup_code
+        self._insert_event(connection, EventKind.DEPOSITED, at, compartment_id, parcel_id, deposited)
+
+    def _commit_return(self, connection: sqlite3.Connection, entry_id: int, compartment_id: str,
+                       deposit: Deposit, at: float, confirmed_by_ir: bool) -> None:
+        parcel_id = deposit.parcel_id
+        existing = connection.execute("SELECT state FROM parcels WHERE id = ?", (parcel_id,)).fetchone()
+        if existing is not None:
+            raise StoreError(f"parcel {parcel_id} is already known ({existing['state']})")
+        connection.execute(
+            "INSERT INTO parcels (id, size, state, compartment_id, recipient, created_at, barcode, origin, "
+            "deposited_at) VALUES (?, ?, 'returned', ?, ?, ?, ?, 'local', ?)",
+            (parcel_id, deposit.size.value, compartment_id, deposit.recipient, at, deposit.barcode, at))
+        # A sync may have deleted the authorisation while the door was open: the parcel is inside regardless.
+        used = _sum_rowcount(connection.execute(
+            "UPDATE return_authorisations SET used_at = ? WHERE return_id = ? AND used_at IS NULL",
+            (at, deposit.return_id)))
+        _insert_audit(connection, "parcel_returned", at, compartment_id, parcel_id, {
+            "journal_id": entry_id, "return_id": deposit.return_id, "size": deposit.size.value,
+            "confirmed_by_ir": confirmed_by_ir, "authorisation_found": bool(used)})
+        self._insert_event(connection, EventKind.RETURNED, at, compartment_id, parcel_id, {
+            "return_id": deposit.return_id, "receipt_code": deposit.receipt_code, "size": deposit.size.value,
+            "journal_id": entry_id})
 
     def _set_out_of_order(self, connection: sqlite3.Connection, compartment_id: str, reason: str,
                           at: float, journal_id: int | None) -> None:
@@ -1031,6 +1444,104 @@ def _require_in_compartment(connection: sqlite3.Connection, parcel_id: str, comp
                          f"(it is {parcel.state.value}, {where})")
 
 
+def _require_collectable(connection: sqlite3.Connection, parcel_id: str, compartment_id: str) -> ParcelState:
+    """The parcel waits for a courier (EXPIRED or RETURNED) in this compartment; its state."""
+    parcel = _parcel(_parcel_row(connection, parcel_id))
+    waiting = parcel.state in (ParcelState.EXPIRED, ParcelState.RETURNED)
+    if not waiting or parcel.compartment_id != compartment_id:
+        where = f"in compartment {parcel.compartment_id}" if parcel.compartment_id else "in no compartment"
+        raise StoreError(f"parcel {parcel_id} does not wait for collection in compartment {compartment_id} "
+                         f"(it is {parcel.state.value}, {where})")
+    return parcel.state
+
+
+def _require_no_unfinished_entry(connection: sqlite3.Connection, compartment_id: str) -> None:
+    busy = connection.execute(
+        f"SELECT id, phase FROM door_journal WHERE compartment_id = ? AND phase IN {_UNFINISHED_SQL}",
+        (compartment_id,)).fetchone()
+    if busy is not None:
+        raise StoreError(f"compartment {compartment_id} already has an unfinished door transaction "
+                         f"(journal entry {busy['id']}, {busy['phase']})")
+
+
+def _require_unlock_sent(row: sqlite3.Row, what: str) -> None:
+    current = JournalPhase(row["phase"])
+    if current not in (JournalPhase.UNLOCK_SENT, JournalPhase.OPENED):
+        raise StoreError(f"journal entry {row['id']} is {current.value}: only an entry whose unlock was sent "
+                         f"can complete {what}")
+
+
+def _has_platform_credential(connection: sqlite3.Connection, parcel_id: str, now: float) -> bool:
+    row = connection.execute(
+        "SELECT 1 FROM pickup_credentials WHERE parcel_id = ? AND origin = 'platform' AND spent_at IS NULL "
+        "AND (expires_at IS NULL OR expires_at > ?) LIMIT 1", (parcel_id, now)).fetchone()
+    return row is not None
+
+
+def _entry_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StoreError(f"a door journal entry id must be a whole number, not {value!r}")
+    return value
+
+
+def _optional_text(value: object, what: str) -> str | None:
+    return None if value is None else _required_text(value, what)
+
+
+def _checked_deposit(purpose: DoorPurpose, deposit: object) -> Deposit:
+    """A Deposit whose every field was checked for `purpose` (DEPOSIT or RETURN). The messages never quote a
+    pickup code."""
+    if not isinstance(deposit, Deposit):
+        raise StoreError(f"a deposit must be a Deposit, not {type(deposit).__name__}")
+    parcel_id = _required_text(deposit.parcel_id, "the deposit's parcel id")
+    size = _member(Size, deposit.size, "size")
+    if not isinstance(deposit.recipient, str):
+        raise StoreError(f"parcel {parcel_id}: the recipient must be text, not "
+                         f"{type(deposit.recipient).__name__}")
+    code_hash = deposit.code_hash
+    if code_hash is not None:
+        if not isinstance(code_hash, bytes | bytearray | memoryview) or len(code_hash) != CODE_HASH_BYTES:
+            raise StoreError(f"parcel {parcel_id}: a code hash must be {CODE_HASH_BYTES} bytes")
+        code_hash = bytes(code_hash)
+    pickup_code = deposit.pickup_code
+    if pickup_code is not None:
+        if not isinstance(pickup_code, str) or not _PICKUP_CODE.fullmatch(pickup_code):
+            raise StoreError(f"parcel {parcel_id}: the pickup code must be 6 to 8 digits")
+        if code_hash is None:
+            raise StoreError(f"parcel {parcel_id}: a pickup code needs its code hash beside it")
+    courier_id = _optional_text(deposit.courier_id, "courier id")
+    return_id = _optional_text(deposit.return_id, "return id")
+    receipt_code = _optional_text(deposit.receipt_code, "receipt code")
+    barcode = _optional_text(deposit.barcode, "barcode")
+    unannounced = _flag(deposit.unannounced, "unannounced")
+    photo = deposit.photo_jpeg
+    if photo is not None:
+        if not isinstance(photo, bytes | bytearray | memoryview) or len(photo) == 0:
+            raise StoreError(f"parcel {parcel_id}: a photo must be non-empty bytes")
+        photo = bytes(photo)
+        if len(photo) > PHOTO_MAX_BYTES:
+            raise StoreError(f"parcel {parcel_id}: the photo is {len(photo)} bytes; at most "
+                             f"{PHOTO_MAX_BYTES} are kept")
+        if not photo.startswith(_JPEG_START):
+            raise StoreError(f"parcel {parcel_id}: the photo is not a JPEG")
+        if not unannounced:
+            raise StoreError(f"parcel {parcel_id}: only an unannounced parcel is photographed")
+    if purpose is DoorPurpose.DEPOSIT:
+        if courier_id is None:
+            raise StoreError(f"parcel {parcel_id}: a courier's deposit must name the courier")
+        if return_id is not None or receipt_code is not None:
+            raise StoreError(f"parcel {parcel_id}: a courier's deposit has no return id or receipt code")
+    else:
+        if return_id is None or receipt_code is None:
+            raise StoreError(f"parcel {parcel_id}: a return needs its return id and receipt code")
+        if code_hash is not None or pickup_code is not None:
+            raise StoreError(f"parcel {parcel_id}: a return has no pickup code")
+        if courier_id is not None or unannounced:
+            raise StoreError(f"parcel {parcel_id}: a return is a customer's: no courier, not unannounced")
+    return Deposit(parcel_id, size, deposit.recipient, code_hash, pickup_code, courier_id, return_id,
+                   receipt_code, barcode, unannounced, photo)
+
+
 def _last_row_id(cursor: sqlite3.Cursor) -> int:
     row_id = cursor.lastrowid
     if row_id is None:
@@ -1143,7 +1654,16 @@ def _compartment_status(row: sqlite3.Row) -> CompartmentStatus:
 def _parcel(row: sqlite3.Row) -> Parcel:
     return Parcel(row["id"], Size(row["size"]), ParcelState(row["state"]), row["compartment_id"],
                   row["recipient"], row["created_at"], row["picked_up_at"], row["barcode"],
-                  bool(row["accessible"]))
+                  bool(row["accessible"]), row["deposited_at"], row["pickup_window_hours"],
+                  row["pickup_not_after"])
+
+
+def _deposit(row: sqlite3.Row) -> Deposit:
+    code_hash, photo = row["code_hash"], row["photo"]
+    return Deposit(row["parcel_id"], Size(row["size"]), row["recipient"],
+                   None if code_hash is None else bytes(code_hash), row["pickup_code"], row["courier_id"],
+                   row["return_id"], row["receipt_code"], row["barcode"], bool(row["unannounced"]),
+                   None if photo is None else bytes(photo))
 
 
 def _outbox_event(row: sqlite3.Row) -> OutboxEvent:
@@ -1155,7 +1675,8 @@ def _outbox_event(row: sqlite3.Row) -> OutboxEvent:
 def _journal_entry(row: sqlite3.Row) -> JournalEntry:
     return JournalEntry(row["id"], row["compartment_id"], DoorPurpose(row["purpose"]),
                         _json_ids(row["parcel_ids"]), JournalPhase(row["phase"]), row["created_at"],
-                        row["updated_at"], None if row["method"] is None else PickupMethod(row["method"]))
+                        row["updated_at"], None if row["method"] is None else PickupMethod(row["method"]),
+                        row["courier_id"])
 
 
 def _courier(row: sqlite3.Row) -> CourierCredential:

@@ -162,7 +162,7 @@ def test_an_announced_parcel_round_trips_with_barcode_and_accessibility(
     assert tally == SyncTally(parcels=1)
     parcel = store.expected_parcel_by_barcode("JJD0001")
     assert parcel == Parcel("PX-1", Size.L, ParcelState.EXPECTED, None, "J. Okafor", T0, None, "JJD0001",
-                            True)
+                            True, None, 48, T0 + 3600)
     assert store.parcel("PX-1") == parcel
     window = raw.execute("SELECT pickup_window_hours, pickup_not_after, origin, deposited_at FROM parcels")
     assert tuple(window.fetchone()) == (48, T0 + 3600, "platform", None)
@@ -178,7 +178,7 @@ def test_a_deposited_announced_parcel_keeps_what_was_announced(
     store.apply_sync_page(page(parcels=(expected("PX-1", "JJD0001", accessible=True),)), T0)
     placed = store.place_parcel("PX-1", Size.M, "A02", "A. Lovelace", LOCAL_CODE, T0 + 10, courier_id="K1")
     assert placed == Parcel("PX-1", Size.M, ParcelState.IN_LOCKER, "A02", "A. Lovelace", T0, None, "JJD0001",
-                            True)
+                            True, T0 + 10, 72)
     assert raw.execute("SELECT deposited_at FROM parcels").fetchone()[0] == T0 + 10
     assert store.expected_parcel_by_barcode("JJD0001") is None  # no longer expected
     assert store.parcel("PX-1").state is ParcelState.IN_LOCKER
