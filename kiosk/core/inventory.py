@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from kiosk.core.codes import hash_code, normalise_code
 from kiosk.core.model import CompartmentState, CompartmentStatus, Parcel, PickupNotice, Size
@@ -20,13 +20,36 @@ class LockerFull(InventoryError):
         self.size = size
 
 
-def choose_compartment(free: Sequence[CompartmentStatus], size: Size) -> CompartmentStatus | None:
-    """The smallest free compartment the parcel fits in; ties go to the lowest, then to the smallest id."""
+# A compartment whose top edge is at most this high can be reached from a wheelchair (DESIGN.md section 1).
+ACCESSIBLE_MAX_HEIGHT_CM = 120
+
+
+def choose_compartment(
+    free: Sequence[CompartmentStatus],
+    size: Size,
+    *,
+    accessible: bool = False,
+    exclude: Collection[str] = (),
+    bigger_than: Size | None = None,
+) -> CompartmentStatus | None:
+    """The smallest free compartment the parcel fits in; ties go to the lowest, then to the smallest id.
+
+    `accessible`: the recipient needs one within reach (top edge at most ACCESSIBLE_MAX_HEIGHT_CM): those
+    come first, and only when none fits, any. `exclude`: compartment ids not to use (a door with a
+    transaction, one that failed). `bigger_than`: only compartments strictly bigger than that size (the
+    parcel did not fit one of that size).
+    """
     fitting = [
         status
         for status in free
-        if status.state is CompartmentState.FREE and size <= status.compartment.size
+        if status.state is CompartmentState.FREE
+        and size <= status.compartment.size
+        and status.compartment.id not in exclude
+        and (bigger_than is None or bigger_than < status.compartment.size)
     ]
+    if accessible:
+        reachable = [status for status in fitting if status.compartment.height_cm <= ACCESSIBLE_MAX_HEIGHT_CM]
+        fitting = reachable or fitting
     if not fitting:
         return None
     return min(

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiosk.core.clock import ManualClock
 from kiosk.core.codes import hash_code
-from kiosk.core.inventory import InventoryError, LockerFull, place_parcel
-from kiosk.core.model import Compartment, CompartmentState, ParcelState, Size
+from kiosk.core.inventory import (
+    ACCESSIBLE_MAX_HEIGHT_CM,
+    InventoryError,
+    LockerFull,
+    choose_compartment,
+    place_parcel,
+)
+from kiosk.core.model import Compartment, CompartmentState, CompartmentStatus, ParcelState, Size
 from kiosk.store import SqliteStore
 
 KEY = b"inventory-test-key"
@@ -77,3 +84,45 @@ def test_bad_input_is_refused_clearly(store: SqliteStore, options: dict[str, obj
     with pytest.raises(InventoryError, match=message):
         place_parcel(store, ManualClock(), KEY, **options)  # type: ignore[arg-type]
     assert all(status.state is CompartmentState.FREE for status in store.compartments())
+
+
+# choosing for a courier's deposit ---------------------------------------------------------------------------
+def free(store: SqliteStore) -> list[CompartmentStatus]:
+    return list(store.free_compartments())
+
+
+def chosen(store: SqliteStore, size: Size, **options: Any) -> str | None:
+    status = choose_compartment(free(store), size, **options)
+    return None if status is None else status.compartment.id
+
+
+def test_an_accessible_recipient_gets_one_within_reach_first(store: SqliteStore) -> None:
+    assert ACCESSIBLE_MAX_HEIGHT_CM == 120
+    assert chosen(store, Size.S, accessible=True) == "S-low"
+    store.mark_out_of_order("S-low", "test", 0.0)
+    # S-high (170 cm) would fit best, but is out of reach: the smallest reachable one that fits
+    assert chosen(store, Size.S) == "S-high"
+    assert chosen(store, Size.S, accessible=True) == "M-low"
+    assert chosen(store, Size.M, accessible=True) == "M-low"
+    store.mark_out_of_order("M-low", "test", 0.0)
+    assert chosen(store, Size.M, accessible=True) == "XL"  # 100 cm
+    store.mark_out_of_order("XL", "test", 0.0)
+    assert chosen(store, Size.M, accessible=True) == "M-high"  # none in reach: any that fits
+
+
+def test_compartments_can_be_excluded(store: SqliteStore) -> None:
+    assert chosen(store, Size.S, exclude={"S-low"}) == "S-high"
+    assert chosen(store, Size.S, exclude=("S-low", "S-high", "M-low", "M-high")) == "XL"
+    assert chosen(store, Size.L, exclude=["XL"]) is None
+
+
+def test_bigger_than_skips_that_size_and_smaller(store: SqliteStore) -> None:
+    assert chosen(store, Size.S, bigger_than=Size.S) == "M-low"
+    assert chosen(store, Size.S, bigger_than=Size.M) == "XL"
+    assert chosen(store, Size.S, bigger_than=Size.XL) is None
+    assert chosen(store, Size.S, bigger_than=Size.S, accessible=True, exclude={"M-low"}) == "XL"
+
+
+def test_the_existing_call_still_works(store: SqliteStore) -> None:
+    status = choose_compartment(free(store), Size.M)
+    assert status is not None and status.compartment.id == "M-low"

@@ -1,7 +1,8 @@
 """The flow tests' harness: a real kiosk core without Qt.
 
 SqliteStore on tmp_path, the Kerong simulator on sim://, HalLockBus, a Locker, a KioskController and a
-ManualClock for the flow timers. Hardware waits are real but tiny."""
+ManualClock for the flow timers. Hardware waits are real but tiny. Couriers, announced parcels and return
+authorisations are seeded as the platform syncs them (Store.apply_sync_page)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,27 @@ from hal.lockboard import open_driver
 from hal.lockboard.kerong.simulator import EventKind, KerongSimulator, SimEvent
 from hal.transport import register_simulator, unregister_simulator
 from kiosk.core.clock import ManualClock
-from kiosk.core.codes import KeypadLimiter
+from kiosk.core.codes import KeypadLimiter, hash_code
+from kiosk.core.couriers import badge_hash, return_code_hash, scrypt_hash
 from kiosk.core.flows.controller import KioskController
 from kiosk.core.flows.views import DoorOpenView, Intent, Screen, ScreenId
 from kiosk.core.inventory import place_parcel
-from kiosk.core.locker import Locker
-from kiosk.core.model import Compartment, DoorState, Parcel, Size, Timers
+from kiosk.core.locker import DoorFinish, Locker
+from kiosk.core.model import (
+    Compartment,
+    CourierCredential,
+    CourierPolicy,
+    DoorState,
+    ExpectedParcel,
+    Parcel,
+    PickupCredential,
+    PickupWindow,
+    ReturnAuthorisation,
+    Size,
+    SyncPage,
+    Timers,
+)
+from kiosk.core.ports import ParcelCamera
 from kiosk.hardware import HalLockBus
 from kiosk.store import SqliteStore
 
@@ -43,6 +59,9 @@ LAYOUT = (
 BY_ID = {compartment.id: compartment for compartment in LAYOUT}
 
 _names = itertools.count()
+_cursors = itertools.count()
+# Seeded PIN hashes are cheap (ln=4) so tests stay fast; the kiosk checks them like any other scrypt hash.
+TEST_SCRYPT_LN = 4
 
 
 @dataclass
@@ -52,9 +71,16 @@ class Recorder:
     screens: list[Screen] = field(default_factory=list)
     doors: list[tuple[str, DoorState]] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
+    finished: list[tuple[str, DoorFinish]] = field(default_factory=list)
 
     def on_screen(self, screen: Screen) -> None:
         self.screens.append(screen)
+
+    def on_door_finished(self, entry: Any, finish: DoorFinish) -> None:
+        self.finished.append((entry.compartment_id, finish))
+
+    def on_bus_changed(self, bus_down: bool) -> None:
+        pass
 
     def on_door(self, compartment_id: str, state: DoorState) -> None:
         self.doors.append((compartment_id, state))
@@ -68,9 +94,13 @@ class Rig:
 
     def __init__(self, directory: Path, *, timers: Timers = FAST, infrared: bool = True,
                  simulator: KerongSimulator | None = None, database: Path | None = None,
-                 full_scan_s: float = 2.0, camera: bool = False, verifier: Any = None) -> None:
+                 full_scan_s: float = 2.0, camera: bool = False, verifier: Any = None,
+                 layout: tuple[Compartment, ...] = LAYOUT, courier_policy: CourierPolicy | None = None,
+                 parcel_camera: ParcelCamera | None = None) -> None:
         self.directory = directory
         self.timers = timers
+        self.layout = layout
+        self.by_id = {compartment.id: compartment for compartment in layout}
         self.sim = simulator or KerongSimulator(boards=2, baudrate=None)
         self.name = f"flows-{next(_names)}"
         self.url = f"sim://{self.name}"
@@ -78,16 +108,18 @@ class Rig:
         self.events: list[SimEvent] = []
         self.sim.add_listener(self.events.append)
         self.database = database or directory / "kiosk.sqlite"
-        self.store = SqliteStore.open(self.database, LAYOUT)
         self.clock = ManualClock()
+        self.store = SqliteStore.open(self.database, layout, now=self.clock.now)
         driver = open_driver(self.url, "kerong-cu16", timeout=0.05, retries=0)
         self.bus = HalLockBus(driver, infrared=infrared)
-        self.locker = Locker(self.store, self.bus, self.clock, timers, LAYOUT, full_scan_s=full_scan_s)
+        self.locker = Locker(self.store, self.bus, self.clock, timers, layout, full_scan_s=full_scan_s)
         # With `camera`, the rig stands in for the camera port: tests set `camera_is_connected`.
         self.camera_is_connected = True
-        self.controller = KioskController(self.store, self.locker, self.clock, timers, CODE_KEY, LAYOUT,
+        self.courier_policy = courier_policy or CourierPolicy()
+        self.controller = KioskController(self.store, self.locker, self.clock, timers, CODE_KEY, layout,
                                           locker_id=LOCKER_ID, camera=self if camera else None,
-                                          verifier=verifier)
+                                          verifier=verifier, parcel_camera=parcel_camera,
+                                          courier_policy=self.courier_policy)
         self.recorder = Recorder()
         self.controller.add_listener(self.recorder)
         self.locker.add_listener(self.recorder)
@@ -107,12 +139,64 @@ class Rig:
         return parcel
 
     def address(self, compartment_id: str) -> tuple[int, int]:
-        compartment = BY_ID[compartment_id]
+        compartment = self.by_id[compartment_id]
         return compartment.board, compartment.lock
 
     def take_parcel_and_close(self, compartment_id: str) -> None:
         self.sim.set_occupied(*self.address(compartment_id), False)
         self.sim.close_door(*self.address(compartment_id))
+
+    def put_parcel_and_close(self, compartment_id: str) -> None:
+        """A parcel put in and the door closed: the IR sensor reads it."""
+        self.sim.set_occupied(*self.address(compartment_id), True)
+        self.sim.close_door(*self.address(compartment_id))
+
+    close_empty = take_parcel_and_close  # the door closed with nothing in it (or everything taken out)
+
+    # what the platform syncs --------------------------------------------------------------------------------
+    def sync(self, *, parcels: tuple[ExpectedParcel, ...] = (), couriers: tuple[CourierCredential, ...] = (),
+             returns: tuple[ReturnAuthorisation, ...] = (),
+             credentials: tuple[PickupCredential, ...] = ()) -> None:
+        page = SyncPage(False, parcels, credentials, couriers, returns, (), f"flows-{next(_cursors)}", False)
+        self.store.apply_sync_page(page, self.clock.now())
+
+    def seed_courier(self, courier_id: str = "K-7", pin: str = "2468", *, badge: str | None = None,
+                     can_collect: bool = True, valid_until: float | None = None,
+                     password_hash: str | None = None,
+                     display_name: str = "Kim Courier") -> CourierCredential:
+        credential = CourierCredential(
+            courier_id=courier_id,
+            display_name=display_name,
+            password_hash=password_hash or scrypt_hash(pin, b"flow-salt-" + courier_id.encode(),
+                                                       ln=TEST_SCRYPT_LN),
+            badge_secret_hash=None if badge is None else badge_hash(CODE_KEY, badge),
+            can_collect=can_collect,
+            valid_until=valid_until,
+        )
+        self.sync(couriers=(credential,))
+        return credential
+
+    def seed_expected(self, barcode: str, size: Size = Size.M, *, accessible: bool = False,
+                      parcel_id: str | None = None, recipient: str = "Grace Hopper",
+                      platform_code: str | None = None) -> Parcel:
+        """An announced parcel; with `platform_code`, the platform issued its pickup credential too."""
+        parcel_id = parcel_id or f"PX-{barcode}"
+        announced = ExpectedParcel(parcel_id, barcode, size, accessible, recipient, PickupWindow(72, None))
+        credentials: tuple[PickupCredential, ...] = ()
+        if platform_code is not None:
+            credentials = (PickupCredential(f"cred-{parcel_id}", hash_code(CODE_KEY, platform_code),
+                                            (parcel_id,), None),)
+        self.sync(parcels=(announced,), credentials=credentials)
+        return self.store.parcel(parcel_id)
+
+    def seed_return(self, code: str, size: Size = Size.S, *, return_id: str | None = None,
+                    parcel_id: str | None = None, expires_at: float | None = None) -> ReturnAuthorisation:
+        code_hash = return_code_hash(CODE_KEY, code)
+        assert code_hash is not None, f"not a return code: {code!r}"
+        authorisation = ReturnAuthorisation(return_id or f"ret-{code.lower()}", parcel_id or f"RX-{code}",
+                                            code_hash, size, expires_at)
+        self.sync(returns=(authorisation,))
+        return authorisation
 
     def unlock_pulses(self, compartment_id: str) -> int:
         board, lock = self.address(compartment_id)
@@ -166,6 +250,25 @@ class Rig:
             assert not leftover, f"tasks outlived the controller: {leftover}"
 
         asyncio.run(main())
+
+    # courier mode ------------------------------------------------------------------------------------------
+    async def log_in(self, courier_id: str = "K-7", pin: str = "2468") -> None:
+        """From home: the courier button, id and PIN, and the menu once the PIN is checked."""
+        self.intent(Intent.START_COURIER)
+        self.intent(Intent.COURIER_LOGIN, courier_id=courier_id, pin=pin)
+        await self.screen_is(ScreenId.COURIER_MENU)
+
+    async def deliver(self, label: str) -> str:
+        """On courier_scan: scan `label`, wait for its door, put the parcel in and close it; back on
+        courier_scan, the compartment it went into."""
+        self.intent(Intent.SCAN, payload=label, source="wedge")
+        await self.door_confirmed()
+        view = self.screen.view
+        assert isinstance(view, DoorOpenView) and len(view.compartment_ids) == 1, self.screen
+        compartment_id = view.compartment_ids[0]
+        self.put_parcel_and_close(compartment_id)
+        await self.until(lambda: self.screen.id is ScreenId.COURIER_SCAN, f"{label} deposited")
+        return compartment_id
 
     def limiter(self) -> KeypadLimiter:
         return KeypadLimiter(self.store, self.timers)

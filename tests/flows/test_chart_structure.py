@@ -5,19 +5,58 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from kiosk.core.flows.diagram import main, mermaid, pickup_diagram
-from kiosk.core.flows.pickup import SCREEN_OF_STATE, PickupChart
+import pytest
+from statemachine import StateChart
+
+from kiosk.core.flows import courier, returns
+from kiosk.core.flows.diagram import courier_diagram, main, mermaid, pickup_diagram, returns_diagram
+from kiosk.core.flows.pickup import ELSEWHERE, SCREEN_OF_STATE, PickupChart
 from kiosk.core.flows.views import ScreenId
 
 
-def all_states() -> list[str]:
-    return [state.id for state in PickupChart.states_map.values()]
+def all_states(chart: type[StateChart] = PickupChart) -> list[str]:
+    return [state.id for state in chart.states_map.values()]
 
 
-def test_every_state_but_the_composite_and_its_history_names_a_screen() -> None:
-    resting = set(all_states()) - {"session", "resume"}
-    assert resting == set(SCREEN_OF_STATE)
-    assert set(SCREEN_OF_STATE.values()) == set(ScreenId)
+def test_every_state_but_the_composites_histories_and_resting_states_names_a_screen() -> None:
+    assert set(all_states()) - {"session", "resume", ELSEWHERE} == set(SCREEN_OF_STATE)
+    for chart, screens in ((courier.CourierChart, courier.SCREEN_OF_STATE),
+                           (returns.ReturnsChart, returns.SCREEN_OF_STATE)):
+        assert set(all_states(chart)) - {"session", "resume", "idle"} == set(screens), chart
+    shown = {*SCREEN_OF_STATE.values(), *courier.SCREEN_OF_STATE.values(), *returns.SCREEN_OF_STATE.values()}
+    assert shown == set(ScreenId)  # every screen of the contract is some chart's
+
+
+@pytest.mark.parametrize(
+    ("draw", "chart", "lines"),
+    [
+        (courier_diagram, courier.CourierChart, (
+            "[*] --> idle",
+            "idle --> session : start",
+            "idle --> verify : badge / check_badge",
+            "scan --> placing : label_scanned / read_label",
+            "door_open --> scan : [deposited] / note_deposited",
+            "door_open --> placing : too_small [door_is_open] / move_to_bigger",
+            "session --> more_time : inactivity / remember_interrupted",
+            "more_time --> summary : time_up [logged_in] / end_by_inactivity",
+        )),
+        (returns_diagram, returns.ReturnsChart, (
+            "idle --> verify : scanned_code / check_scanned_code",
+            "code --> verify : submit_code / check_code",
+            "door_open --> receipt : [deposited]",
+            "deposit_check --> idle : skip / note_skipped",
+        )),
+    ],
+)
+def test_the_courier_and_returns_diagrams_are_drawn_from_their_classes(  # type: ignore[no-untyped-def]
+        draw, chart, lines) -> None:
+    text = draw()
+    for state in all_states(chart):
+        assert f" {state}" in text, state
+    for line in lines:
+        assert line in text, line
+    assert main([chart.__module__.rsplit(".", 1)[1]]) == 0
+    assert main(["nonsense"]) == 2
 
 
 def test_the_diagram_is_drawn_from_the_class() -> None:

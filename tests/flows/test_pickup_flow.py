@@ -13,7 +13,6 @@ from kiosk.core.flows.views import (
     DoorOpenView,
     ErrorReason,
     ErrorView,
-    HomeNotice,
     HomeView,
     Intent,
     LockedOutView,
@@ -485,15 +484,21 @@ def test_report_a_problem_is_audited_with_the_parcels(rig: Rig) -> None:
     assert reports[0].details["problem"] == "damaged" and reports[0].details["parcel_ids"] == [parcel.id]
 
 
-def test_a_return_is_not_available_in_this_slice(rig: Rig) -> None:
+def test_send_or_return_hands_the_screen_to_the_returns_flow_and_back(rig: Rig) -> None:
     async def scenario() -> None:
         rig.intent(Intent.START_RETURN)
-        assert rig.screen.view == HomeView(notice=HomeNotice.RETURNS_NOT_AVAILABLE)
-        rig.clock.advance(rig.timers.thank_you_s)
-        assert rig.screen.view == HomeView()
+        assert rig.screen.id is ScreenId.RETURN_CODE
+        assert rig.controller.chart.state_id == "elsewhere"
+        rig.clock.advance(rig.timers.inactivity_s + rig.timers.more_time_s)  # pickup's own timers are off
+        assert rig.screen.id is ScreenId.HOME and rig.screen.view == HomeView(idle_return=True)
+        rig.intent(Intent.START_RETURN)
+        rig.intent(Intent.CANCEL)
+        assert rig.screen == Screen(ScreenId.HOME, HomeView(idle_return=True))
+        rig.intent(Intent.START_PICKUP)  # home works as ever afterwards
+        assert rig.screen.id is ScreenId.PICKUP_CODE
 
     rig.run(scenario)
-    assert "return_not_available" in rig.audit_kinds()
+    assert "return_not_available" not in rig.audit_kinds()
 
 
 @pytest.mark.parametrize(

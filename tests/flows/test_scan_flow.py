@@ -9,11 +9,15 @@ from flow_rig import LOCKER_ID, Rig
 
 from kiosk.core.flows.views import (
     CodeError,
+    CourierLoginError,
+    CourierLoginView,
     HomeNotice,
     HomeView,
     Intent,
     PickupCodeView,
     PickupScanView,
+    ReturnCodeError,
+    ReturnCodeView,
     ScreenId,
 )
 from kiosk.core.model import ParcelState, Size
@@ -134,16 +138,21 @@ def test_return_and_badge_codes_are_routed_to_their_flows(camera_rig: Rig) -> No
     rig = camera_rig
 
     async def scenario() -> None:
-        scan(rig, return_payload("RT7Q2M9X"))
-        assert rig.screen.view == HomeView(notice=HomeNotice.RETURNS_NOT_AVAILABLE, can_scan=True)
+        scan(rig, return_payload("RT7Q2M9X"))  # nobody's return code: it is checked, and refused
+        view = rig.screen.view
+        assert rig.screen.id is ScreenId.RETURN_CODE
+        assert isinstance(view, ReturnCodeView) and view.error is ReturnCodeError.WRONG_CODE
+        rig.intent(Intent.CANCEL)
         rig.intent(Intent.START_PICKUP)
         rig.intent(Intent.SCAN_INSTEAD)
-        scan(rig, courier_badge_payload("COURIER-17", "S3CR3TS3CR3TS3CR3T"))
-        assert rig.screen.view == HomeView(notice=HomeNotice.COURIER_NOT_AVAILABLE, can_scan=True)
+        scan(rig, courier_badge_payload("COURIER-17", "S3CR3TS3CR3TS3CR3T"))  # nobody's badge
+        view = rig.screen.view
+        assert rig.screen.id is ScreenId.COURIER_LOGIN
+        assert isinstance(view, CourierLoginView) and view.error is CourierLoginError.WRONG_CREDENTIALS
 
     rig.run(scenario)
     kinds = rig.audit_kinds()
-    assert "return_code_scanned" in kinds and "return_not_available" in kinds
+    assert "return_code_scanned" in kinds and "return_code_rejected" in kinds
     badge = next(entry for entry in rig.store.audit_log() if entry.kind == "courier_badge_scanned")
     assert "COURIER-17" in str(badge.details) and "S3CR3T" not in str(badge.details)
 

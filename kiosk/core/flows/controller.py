@@ -1,31 +1,53 @@
 """KioskController: the one object the UI (through its bridge) and the QA driver talk to.
 
-It turns intents into statechart events, runs door transactions as asyncio tasks it owns, forwards the
-Locker's door news to the chart and to listeners, and never lets an exception reach the caller of
-`intent()`: a malformed intent is logged and ignored, a failure inside the flow is logged and the kiosk
-goes back home rather than freeze on a screen.
+One controller, three charts. Home belongs to the pickup chart; when courier mode or a return starts (a tap
+on home, a badge or a return code scanned), the pickup chart rests in `elsewhere` and the started chart's
+screens are published; when that chart is done, pickup goes home (resetting the language, like an idle
+return).
+
+The controller turns intents into statechart events for the chart that has the screen, runs door
+transactions, PIN checks, photos and online verifications as asyncio tasks it owns, routes the Locker's door
+news to the chart that asked for the door, and never lets an exception reach the caller of `intent()`: a
+malformed intent is logged and ignored, a failure inside a flow is logged and the kiosk goes back home rather
+than freeze on a screen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from kiosk.core.codes import KeypadLimiter
+from kiosk.core.couriers import (
+    PasswordHashError,
+    courier_limiter,
+    return_code_limiter,
+    verify_password,
+)
 from kiosk.core.flows.api import FlowListener
+from kiosk.core.flows.base import FlowChart
+from kiosk.core.flows.courier import CourierChart, PinVerdict
 from kiosk.core.flows.pickup import PickupCamera, PickupChart
+from kiosk.core.flows.returns import ReturnsChart
 from kiosk.core.flows.views import Intent, PlatformConnection, Screen, ScreenId
-from kiosk.core.locker import DoorOutcome, Locker
+from kiosk.core.locker import DoorFinish, DoorOutcome, Locker
 from kiosk.core.model import (
     Compartment,
     CompartmentState,
     CompartmentStatus,
+    CourierPolicy,
+    Deposit,
+    DoorPurpose,
     DoorState,
     JournalEntry,
     Parcel,
     PickupMethod,
     ProblemKind,
+    ReturnAuthorisation,
+    Size,
     Timers,
 )
 from kiosk.core.payloads import (
@@ -36,14 +58,15 @@ from kiosk.core.payloads import (
     ScanTarget,
     parse_scan,
 )
-from kiosk.core.ports import Clock, OnlineVerifier, Store, VerificationUnavailable
+from kiosk.core.ports import Clock, OnlineVerifier, ParcelCamera, Store, VerificationUnavailable
 
 log = logging.getLogger(__name__)
 
-# Intent -> statechart event, for the intents that carry no argument.
+_T = TypeVar("_T")
+
+# Intent -> pickup chart event, for the intents that carry no argument.
 _SIMPLE_EVENTS: Mapping[Intent, str] = {
     Intent.START_PICKUP: "start_pickup",
-    Intent.START_RETURN: "start_return",
     Intent.OPEN_ALL: "open_all",
     Intent.REPORT_PROBLEM: "report",
     Intent.DONE: "done",
@@ -52,17 +75,76 @@ _SIMPLE_EVENTS: Mapping[Intent, str] = {
     Intent.SCAN_INSTEAD: "scan_instead",
     Intent.KEYPAD_INSTEAD: "keypad_instead",
 }
+_COURIER_EVENTS: Mapping[Intent, str] = {
+    Intent.COURIER_DROPOFF: "dropoff",
+    Intent.COURIER_COLLECT: "go_collect",
+    Intent.COURIER_MENU: "to_menu",
+    Intent.LOGOUT: "logout",
+    Intent.TOO_SMALL: "too_small",
+    Intent.REOPEN: "reopen",
+    Intent.SKIP: "skip",
+    Intent.OPEN_ALL: "open_all",
+    Intent.DONE: "done",
+    Intent.CANCEL: "cancel",
+    Intent.MORE_TIME: "extend",
+}
+_RETURN_EVENTS: Mapping[Intent, str] = {
+    Intent.REOPEN: "reopen",
+    Intent.SKIP: "skip",
+    Intent.DONE: "done",
+    Intent.CANCEL: "cancel",
+    Intent.MORE_TIME: "extend",
+}
 
 # The screens where someone may walk up and show a code: a scan there starts (or continues) its flow. On the
 # thank-you screen the last person is done, so a scan is the next person's.
-SCAN_SCREENS = frozenset({ScreenId.HOME, ScreenId.PICKUP_CODE, ScreenId.PICKUP_SCAN, ScreenId.THANK_YOU})
+SCAN_SCREENS = frozenset({ScreenId.HOME, ScreenId.PICKUP_CODE, ScreenId.PICKUP_SCAN, ScreenId.THANK_YOU,
+                          ScreenId.COURIER_LOGIN, ScreenId.RETURN_CODE})
+LABEL_SCREENS = frozenset({ScreenId.COURIER_SCAN})
 SCAN_SOURCES = ("camera", "wedge", "serial")
 # The verifier answers within its own timeout; this is the backstop that keeps the checking screen finite.
 VERIFY_DEADLINE_S = 10.0
+# A camera that gives no picture in this time gives none: the unannounced parcel goes in without a photo.
+PHOTO_DEADLINE_S = 5.0
+
+
+class _DoorChart(Protocol):
+    """A chart that asks for deposit or collection doors."""
+
+    def door_outcome(self, compartment_id: str, outcome: DoorOutcome) -> None: ...
+
+    def door_finished(self, compartment_id: str, finish: DoorFinish) -> None: ...
+
+
+class _DepositDesk:
+    """The doors as one deposit chart sees them (base.DepositDoors): answers go back to that chart."""
+
+    def __init__(self, controller: KioskController) -> None:
+        self._controller = controller
+        self.chart: _DoorChart | None = None
+
+    def _owner(self) -> _DoorChart:
+        assert self.chart is not None, "the desk is given its chart right after the chart is made"
+        return self.chart
+
+    def request_deposit(self, compartment_id: str, purpose: DoorPurpose, deposit: Deposit) -> None:
+        self._controller._request_deposit(self._owner(), compartment_id, purpose, deposit)
+
+    def request_collection(self, compartment_id: str, parcel_ids: tuple[str, ...], courier_id: str) -> None:
+        self._controller._request_collection(self._owner(), compartment_id, parcel_ids, courier_id)
+
+    def abandon(self, compartment_id: str, reason: str, *, out_of_order: bool = False) -> bool:
+        return self._controller._abandon(compartment_id, reason, out_of_order=out_of_order)
+
+    def busy_compartments(self) -> Collection[str]:
+        return self._controller.busy_compartments()
+
+    def door_states(self) -> Mapping[str, DoorState]:
+        return self._controller.door_states()
 
 
 class KioskController:
-    """Implements kiosk.core.flows.api.Flows for the pickup slice."""
+    """Implements kiosk.core.flows.api.Flows: pickup, courier mode and returns."""
 
     def __init__(
         self,
@@ -76,6 +158,8 @@ class KioskController:
         locker_id: str = "",
         camera: PickupCamera | None = None,
         verifier: OnlineVerifier | None = None,
+        parcel_camera: ParcelCamera | None = None,
+        courier_policy: CourierPolicy = CourierPolicy(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         self._store = store
         self._locker_id = locker_id
@@ -85,7 +169,11 @@ class KioskController:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
         self._verifier = verifier
+        self._parcel_camera = parcel_camera
+        self._door_owner: dict[str, _DoorChart] = {}
         self.limiter = KeypadLimiter(store, timers)
+        self.courier_limiter = courier_limiter(store, timers, courier_policy)
+        self.return_limiter = return_code_limiter(store, timers)
         self._chart = PickupChart(
             store=store,
             clock=clock,
@@ -97,8 +185,40 @@ class KioskController:
             camera=camera,
             online=self if verifier is not None else None,
         )
+        courier_desk = _DepositDesk(self)
+        self._courier = CourierChart(
+            store=store,
+            clock=clock,
+            timers=timers,
+            code_key=code_key,
+            layout=layout,
+            doors=courier_desk,
+            services=self,
+            policy=courier_policy,
+            limiter=self.courier_limiter,
+            can_scan=camera is not None,
+        )
+        courier_desk.chart = self._courier
+        returns_desk = _DepositDesk(self)
+        self._returns = ReturnsChart(
+            store=store,
+            clock=clock,
+            timers=timers,
+            code_key=code_key,
+            layout=layout,
+            doors=returns_desk,
+            online=self if verifier is not None else None,
+            limiter=self.return_limiter,
+            can_scan=camera is not None,
+        )
+        returns_desk.chart = self._returns
+        self._active: PickupChart | FlowChart = self._chart
         self._screen = self._chart.screen
-        self._chart.set_screen_callback(self._show)
+        self._shown_by: object = self._chart
+        self._chart.set_screen_callback(lambda screen: self._show_from(self._chart, screen))
+        for chart in (self._courier, self._returns):
+            chart.set_screen_callback(self._publisher(chart))
+            chart.set_end_callback(self._sub_flow_ended)
         locker.add_listener(self)
 
     # Flows --------------------------------------------------------------------------------------------
@@ -110,6 +230,19 @@ class KioskController:
     def chart(self) -> PickupChart:
         return self._chart
 
+    @property
+    def courier_chart(self) -> CourierChart:
+        return self._courier
+
+    @property
+    def returns_chart(self) -> ReturnsChart:
+        return self._returns
+
+    @property
+    def active_chart(self) -> PickupChart | FlowChart:
+        """The chart whose screens are shown now."""
+        return self._active
+
     def add_listener(self, listener: FlowListener) -> None:
         self._listeners.append(listener)
 
@@ -120,8 +253,17 @@ class KioskController:
     def door_states(self) -> dict[str, DoorState]:
         return self._locker.door_states()
 
+    def busy_compartments(self) -> set[str]:
+        """Compartments not to offer anyone now: a door transaction in flight, or the door seen open."""
+        busy = set(self._locker.unfinished())
+        busy.update(cid for cid, state in self._locker.door_states().items() if state is DoorState.OPEN)
+        return busy
+
     def scan_target(self) -> ScanTarget:
-        """What the screen shown now reads from a camera or scanner (nothing, while a door is open)."""
+        """What the screen shown now reads from a camera or scanner: parcel labels on courier_scan, people's
+        codes where someone may walk up or log in, nothing while a door is open or a message is read."""
+        if self._screen.id in LABEL_SCREENS:
+            return ScanTarget.PARCEL_LABELS
         return ScanTarget.PERSON_CODES if self._screen.id in SCAN_SCREENS else ScanTarget.NONE
 
     def platform_changed(self, link: PlatformConnection) -> None:
@@ -130,7 +272,7 @@ class KioskController:
 
     def camera_changed(self) -> None:
         """The camera came or went: the scan screen shows its picture or says it has none."""
-        self._guarded(self._chart.publish)
+        self._guarded(self._active.publish)
 
     def intent(self, intent: Intent, **arguments: object) -> None:
         if self._stopped:
@@ -139,8 +281,7 @@ class KioskController:
         try:
             self._handle(intent, arguments)
         except Exception:
-            log.exception("intent %s %r failed on screen %s; going home",
-                          intent, arguments, self._screen.id.value)
+            log.exception("intent %s failed on screen %s; going home", intent, self._screen.id.value)
             self._recover()
 
     async def start(self) -> None:
@@ -152,7 +293,8 @@ class KioskController:
     async def stop(self) -> None:
         """Cancel and await every task this controller and its Locker own; timers stop firing."""
         self._stopped = True
-        self._chart.shutdown()
+        for chart in (self._chart, self._courier, self._returns):
+            chart.shutdown()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -177,17 +319,33 @@ class KioskController:
             self._store.mark_out_of_order(compartment_id, reason, now)
         elif not out_of_service and status.state is CompartmentState.OUT_OF_ORDER:
             self._store.return_to_service(compartment_id, now)
-        self._guarded(self._chart.publish)
+        self._guarded(self._active.publish)
         return self._store.compartment(compartment_id)
 
-    # PickupOnline (the chart asks the platform here) -----------------------------------------------------
+    # tasks ----------------------------------------------------------------------------------------------
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> bool:
+        """Run `work` as a task this controller owns; False (and `work` dropped) with no running loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            log.error("%s asked for with no running event loop", name)
+            work.close()
+            return False
+        if self._stopped:
+            work.close()
+            return False
+        task = loop.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    # PickupOnline and ReturnOnline (the charts ask the platform here) ------------------------------------
     def can_verify(self) -> bool:
         return self._verifier is not None and not self._stopped and self._verifier.online()
 
     def request_verification(self, attempt: int, code_hash: bytes) -> None:
-        task = asyncio.get_running_loop().create_task(self._verify(attempt, code_hash), name="verify-code")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if not self._spawn(self._verify(attempt, code_hash), "verify-code"):
+            self._chart.dispatch("online_verdict", attempt=attempt, parcels=(), unavailable=True)
 
     async def _verify(self, attempt: int, code_hash: bytes) -> None:
         assert self._verifier is not None
@@ -209,29 +367,82 @@ class KioskController:
         self._guarded(lambda: self._chart.dispatch("online_verdict", attempt=attempt, parcels=parcels,
                                                    unavailable=unavailable))
 
-    # PickupDoors (the chart asks for doors here) -------------------------------------------------------
-    def request_open(self, compartment_id: str, parcel_ids: tuple[str, ...], method: PickupMethod) -> None:
+    def request_return_verification(self, attempt: int, code_hash: bytes) -> None:
+        if not self._spawn(self._verify_return(attempt, code_hash), "verify-return-code"):
+            self._returns.dispatch("online_verdict", attempt=attempt, authorisation=None, unavailable=True)
+
+    async def _verify_return(self, attempt: int, code_hash: bytes) -> None:
+        assert self._verifier is not None
+        authorisation: ReturnAuthorisation | None = None
+        unavailable = False
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            log.error("door %s requested with no running event loop", compartment_id)
-            loop = None
-        if loop is None or self._stopped:
+            answer = await asyncio.wait_for(self._verifier.verify_return(code_hash), VERIFY_DEADLINE_S)
+            if answer is not None:
+                self._store.add_return_authorisation(answer, self._clock.now())
+                # Read back through the store: it decides what is unused and unexpired, for synced and
+                # online authorisations alike (and a platform answer for another code finds nothing).
+                authorisation = self._store.return_by_code_hash(code_hash)
+        except asyncio.CancelledError:
+            raise
+        except (VerificationUnavailable, TimeoutError) as error:
+            log.warning("a return code this locker does not know could not be checked online: %s",
+                        error or "no answer in time")
+            unavailable = True
+        except Exception:
+            log.exception("checking a return code online failed")
+            unavailable = True
+        self._guarded(lambda: self._returns.dispatch("online_verdict", attempt=attempt,
+                                                     authorisation=authorisation, unavailable=unavailable))
+
+    # CourierServices (the courier chart asks for slow work here) -----------------------------------------
+    def request_pin_check(self, attempt: int, password_hash: str, pin: str) -> None:
+        if not self._spawn(self._check_pin(attempt, password_hash, pin), "check-courier-pin"):
+            self._courier.dispatch("pin_checked", attempt=attempt, verdict=PinVerdict.UNSUPPORTED)
+
+    async def _check_pin(self, attempt: int, password_hash: str, pin: str) -> None:
+        try:
+            # ~0.1 s of deliberate work: never on the event loop.
+            matched = await in_own_thread("courier-pin-check", verify_password, password_hash, pin)
+            verdict = PinVerdict.MATCH if matched else PinVerdict.MISMATCH
+        except asyncio.CancelledError:
+            raise
+        except PasswordHashError as error:
+            log.warning("a courier's password hash cannot be checked here: %s", error)
+            verdict = PinVerdict.UNSUPPORTED
+        except Exception:
+            log.exception("checking a courier PIN failed")
+            verdict = PinVerdict.UNSUPPORTED
+        self._guarded(lambda: self._courier.dispatch("pin_checked", attempt=attempt, verdict=verdict))
+
+    def request_photo(self, attempt: int) -> None:
+        if not self._spawn(self._take_photo(attempt), "parcel-photo"):
+            self._courier.dispatch("photo_taken", attempt=attempt, jpeg=None)
+
+    async def _take_photo(self, attempt: int) -> None:
+        jpeg: bytes | None = None
+        if self._parcel_camera is not None:
+            try:
+                taken = await asyncio.wait_for(self._parcel_camera.take_photo(), PHOTO_DEADLINE_S)
+                jpeg = taken if isinstance(taken, bytes) and taken else None
+            except asyncio.CancelledError:
+                raise
+            except TimeoutError:
+                log.warning("the camera gave no photo of the parcel within %.0f s", PHOTO_DEADLINE_S)
+            except Exception:
+                log.exception("taking a photo of the parcel failed")
+        self._guarded(lambda: self._courier.dispatch("photo_taken", attempt=attempt, jpeg=jpeg))
+
+    def has_parcel_camera(self) -> bool:
+        return self._parcel_camera is not None
+
+    # PickupDoors (the pickup chart asks for doors here) ---------------------------------------------------
+    def request_open(self, compartment_id: str, parcel_ids: tuple[str, ...], method: PickupMethod) -> None:
+        work = self._open_door(compartment_id, parcel_ids, method)
+        if not self._spawn(work, f"open-door-{compartment_id}"):
             self._chart.door_outcome(compartment_id, DoorOutcome.BUS_DOWN)
-            return
-        task = loop.create_task(self._open_door(compartment_id, parcel_ids, method),
-                                name=f"open-door-{compartment_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def request_pulse(self, compartment_id: str) -> None:
-        if self._stopped:
-            return
-        task = asyncio.get_running_loop().create_task(
-            self._pulse_door(compartment_id), name=f"pulse-door-{compartment_id}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._pulse_door(compartment_id), f"pulse-door-{compartment_id}")
 
     async def _pulse_door(self, compartment_id: str) -> None:
         try:
@@ -253,6 +464,54 @@ class KioskController:
             outcome = DoorOutcome.BUS_DOWN
         self._guarded(lambda: self._chart.door_outcome(compartment_id, outcome))
 
+    # DepositDoors (the courier and returns charts ask for doors here, through their desks) -----------------
+    def _request_deposit(self, chart: _DoorChart, compartment_id: str, purpose: DoorPurpose,
+                         deposit: Deposit) -> None:
+        self._door_owner[compartment_id] = chart
+        work = self._open_deposit_door(chart, compartment_id, purpose, deposit)
+        if not self._spawn(work, f"open-door-{compartment_id}"):
+            chart.door_outcome(compartment_id, DoorOutcome.BUS_DOWN)
+
+    async def _open_deposit_door(self, chart: _DoorChart, compartment_id: str, purpose: DoorPurpose,
+                                 deposit: Deposit) -> None:
+        try:
+            outcome = await self._locker.open_for_deposit(compartment_id, purpose, deposit)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The store refused it (no longer free, a parcel already known): nothing was sent to the door,
+            # so the chart tries another compartment.
+            log.exception("compartment %s could not be opened for a %s", compartment_id, purpose.value)
+            outcome = DoorOutcome.BUSY
+        self._door_answered(chart, compartment_id, outcome)
+
+    def _request_collection(self, chart: _DoorChart, compartment_id: str, parcel_ids: tuple[str, ...],
+                            courier_id: str) -> None:
+        self._door_owner[compartment_id] = chart
+        work = self._open_collection_door(chart, compartment_id, parcel_ids, courier_id)
+        if not self._spawn(work, f"open-door-{compartment_id}"):
+            chart.door_outcome(compartment_id, DoorOutcome.BUS_DOWN)
+
+    async def _open_collection_door(self, chart: _DoorChart, compartment_id: str, parcel_ids: tuple[str, ...],
+                                    courier_id: str) -> None:
+        try:
+            outcome = await self._locker.open_for_collection(compartment_id, parcel_ids, courier_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("compartment %s could not be opened for a collection", compartment_id)
+            outcome = DoorOutcome.BUSY
+        self._door_answered(chart, compartment_id, outcome)
+
+    def _door_answered(self, chart: _DoorChart, compartment_id: str, outcome: DoorOutcome) -> None:
+        if outcome in (DoorOutcome.FAULT, DoorOutcome.BUSY) and self._door_owner.get(compartment_id) is chart:
+            del self._door_owner[compartment_id]  # no transaction of this chart's goes on at that door
+        self._guarded(lambda: chart.door_outcome(compartment_id, outcome))
+
+    def _abandon(self, compartment_id: str, reason: str, *, out_of_order: bool) -> bool:
+        self._door_owner.pop(compartment_id, None)
+        return self._locker.abandon(compartment_id, reason, out_of_order=out_of_order)
+
     # LockerListener ----------------------------------------------------------------------------------
     def on_door(self, compartment_id: str, state: DoorState) -> None:
         for listener in list(self._listeners):
@@ -260,10 +519,10 @@ class KioskController:
                 listener.on_door(compartment_id, state)
             except Exception:
                 log.exception("a flow listener failed on a door change")
-        self._guarded(self._chart.publish)  # the door screen's map shows door states
+        self._guarded(self._active.publish)  # the door screen's map shows door states
 
     def on_bus_changed(self, bus_down: bool) -> None:
-        self._guarded(self._chart.publish)  # home shows (or stops showing) that the locker is out of service
+        self._guarded(self._active.publish)  # home shows (or stops showing) that the locker is out of service
 
     def bus_down(self) -> bool:
         return self._locker.bus_down
@@ -271,32 +530,50 @@ class KioskController:
     def on_pickup_completed(self, entry: JournalEntry) -> None:
         self._guarded(lambda: self._chart.door_closed(entry.compartment_id))
 
+    def on_door_finished(self, entry: JournalEntry, finish: DoorFinish) -> None:
+        owner = self._door_owner.pop(entry.compartment_id, None)
+        if owner is None:
+            log.info("compartment %s: %s %s, asked for by no flow now", entry.compartment_id,
+                     entry.purpose.value, finish.value)
+            return
+        self._guarded(lambda: owner.door_finished(entry.compartment_id, finish))
+
     # inside ----------------------------------------------------------------------------------------------
     def _handle(self, intent: Intent, arguments: dict[str, object]) -> None:
         if not isinstance(intent, Intent):
             log.warning("not an intent: %r; ignored", intent)
             return
         if intent is Intent.ACTIVITY:
-            self._chart.activity()
-            return
-        event = _SIMPLE_EVENTS.get(intent)
-        if event is not None:
-            self._send(event)
-        elif intent is Intent.SUBMIT_CODE:
-            code = arguments.get("code")
-            if not isinstance(code, str):
-                log.warning("SUBMIT_CODE without a code string (got %r); ignored", type(code).__name__)
-                return
-            self._send("submit_code", code=code)
+            self._active.activity()
         elif intent is Intent.SCAN:
             self._scan(arguments.get("payload"), arguments.get("source"))
+        elif self._active is self._courier:
+            self._courier_intent(intent, arguments)
+        elif self._active is self._returns:
+            self._return_intent(intent, arguments)
+        else:
+            self._pickup_intent(intent, arguments)
+
+    def _pickup_intent(self, intent: Intent, arguments: dict[str, object]) -> None:
+        event = _SIMPLE_EVENTS.get(intent)
+        if event is not None:
+            self._chart.dispatch(event)
+        elif intent in (Intent.START_RETURN, Intent.START_COURIER):
+            if self._screen.id is not ScreenId.HOME:
+                log.warning("%s on screen %s, not home; ignored", intent, self._screen.id.value)
+                return
+            self._hand_over(self._returns if intent is Intent.START_RETURN else self._courier, "start")
+        elif intent is Intent.SUBMIT_CODE:
+            code = _text_argument(intent, arguments, "code")
+            if code is not None:
+                self._chart.dispatch("submit_code", code=code)
         elif intent is Intent.OPEN_PARCEL:
             parcel_id = arguments.get("parcel_id")
             if not isinstance(parcel_id, str) or not self._chart.parcel_can_open(parcel_id):
                 log.warning("OPEN_PARCEL for %r: not a parcel of this pickup that is still closed; ignored",
                             parcel_id)
                 return
-            self._send("open_parcel", parcel_id=parcel_id)
+            self._chart.dispatch("open_parcel", parcel_id=parcel_id)
         elif intent is Intent.CHOOSE_PROBLEM:
             kind = arguments.get("kind")
             if isinstance(kind, str):
@@ -305,39 +582,130 @@ class KioskController:
                 log.warning("CHOOSE_PROBLEM with kind %r, not one of %s; ignored",
                             kind, [member.value for member in ProblemKind])
                 return
-            self._send("choose_problem", kind=kind)
-        else:  # pragma: no cover - every Intent is handled above
-            log.warning("intent %s is not handled; ignored", intent)
+            self._chart.dispatch("choose_problem", kind=kind)
+        else:
+            log.warning("intent %s does nothing on screen %s; ignored", intent, self._screen.id.value)
+
+    def _courier_intent(self, intent: Intent, arguments: dict[str, object]) -> None:
+        chart = self._courier
+        event = _COURIER_EVENTS.get(intent)
+        if event is not None:
+            chart.dispatch(event)
+        elif intent is Intent.COURIER_LOGIN:
+            courier_id = _text_argument(intent, arguments, "courier_id")
+            pin = _text_argument(intent, arguments, "pin", secret=True)
+            if courier_id is not None and pin is not None:
+                chart.dispatch("submit_login", courier_id=courier_id, pin=pin)
+        elif intent is Intent.CHOOSE_SIZE:
+            size = _size_argument(intent, arguments)
+            if size is not None:
+                chart.dispatch("choose_size", size=size)
+        elif intent is Intent.DOOR_FAILED:
+            compartment_id = arguments.get("compartment_id")
+            if compartment_id is not None and not isinstance(compartment_id, str):
+                log.warning("DOOR_FAILED with compartment_id %r, not text; ignored",
+                            type(compartment_id).__name__)
+                return
+            chart.dispatch("door_failed", compartment_id=compartment_id)
+        elif intent is Intent.OPEN_PARCEL:
+            parcel_id = arguments.get("parcel_id")
+            if not isinstance(parcel_id, str) or not chart.parcel_can_open(parcel_id):
+                log.warning("OPEN_PARCEL for %r: not a parcel this courier can open now; ignored", parcel_id)
+                return
+            chart.dispatch("open_parcel", parcel_id=parcel_id)
+        else:
+            log.warning("intent %s does nothing on screen %s; ignored", intent, self._screen.id.value)
+
+    def _return_intent(self, intent: Intent, arguments: dict[str, object]) -> None:
+        chart = self._returns
+        event = _RETURN_EVENTS.get(intent)
+        if event is not None:
+            chart.dispatch(event)
+        elif intent is Intent.SUBMIT_RETURN_CODE:
+            code = _text_argument(intent, arguments, "code")
+            if code is not None:
+                chart.dispatch("submit_code", code=code)
+        elif intent is Intent.CHOOSE_SIZE:
+            size = _size_argument(intent, arguments)
+            if size is not None:
+                chart.dispatch("choose_size", size=size)
+        else:
+            log.warning("intent %s does nothing on screen %s; ignored", intent, self._screen.id.value)
 
     def _scan(self, payload: object, source: object) -> None:
         if not isinstance(payload, bytes | str):
             log.warning("SCAN without a payload (got %r); ignored", type(payload).__name__)
             return
         source = source if source in SCAN_SOURCES else "unknown"
-        if self._screen.id not in SCAN_SCREENS:
-            log.info("a %s scan on screen %s, which takes none; ignored", source, self._screen.id.value)
+        screen = self._screen.id
+        if screen in LABEL_SCREENS and self._active is self._courier:
+            self._courier.dispatch("label_scanned", raw=payload)
+            return
+        if screen not in SCAN_SCREENS:
+            log.info("a %s scan on screen %s, which takes none; ignored", source, screen.value)
             return
         parsed = parse_scan(payload, self._locker_id)
         now = self._clock.now()
         if isinstance(parsed, Refused):
             log.info("%s scan refused: %s (%d characters)", source, parsed.reason.value, len(payload))
             self._store.audit("scan_refused", now, reason=parsed.reason.value, source=source)
-        if self._screen.id is ScreenId.THANK_YOU:
-            self._send("done")
+        if self._active is self._courier:  # courier_login takes badges only
+            if isinstance(parsed, CourierBadgePayload):
+                self._store.audit("courier_badge_scanned", now, source=source, courier_id=parsed.courier_id)
+                self._courier.dispatch("badge", courier_id=parsed.courier_id, secret=parsed.secret)
+            else:
+                log.info("a scan on the courier login that is no courier badge; ignored")
+            return
+        if self._active is self._returns:  # return_code takes return codes only
+            if isinstance(parsed, ReturnPayload):
+                self._store.audit("return_code_scanned", now, source=source)
+                self._returns.dispatch("scanned_code", code=parsed.code)
+            else:
+                log.info("a scan on the return code screen that is no return code; ignored")
+            return
+        if screen is ScreenId.THANK_YOU:
+            self._chart.dispatch("done")
         if isinstance(parsed, PickupPayload):
             self._store.audit("code_scanned", now, source=source)
-            self._send("scanned_code", code=parsed.code)
+            self._chart.dispatch("scanned_code", code=parsed.code)
         elif isinstance(parsed, ReturnPayload):
             self._store.audit("return_code_scanned", now, source=source)
-            self._send("scanned_return")
+            self._hand_over(self._returns, "scanned_code", code=parsed.code)
         elif isinstance(parsed, CourierBadgePayload):
             self._store.audit("courier_badge_scanned", now, source=source, courier_id=parsed.courier_id)
-            self._send("scanned_badge")
+            self._hand_over(self._courier, "badge", courier_id=parsed.courier_id, secret=parsed.secret)
         else:
-            self._send("scanned_foreign")
+            self._chart.dispatch("scanned_foreign")
 
-    def _send(self, event: str, **arguments: object) -> None:
-        self._chart.dispatch(event, **arguments)
+    def _hand_over(self, chart: FlowChart, event: str, **arguments: object) -> None:
+        """Give the screen to courier mode or the returns chart, starting it with `event`."""
+        if chart.active:  # left running by an earlier failure: end it before anyone sees it
+            log.warning("%s was still running; ending it", type(chart).__name__)
+            chart.dispatch("abort")
+        self._chart.dispatch("hand_over")
+        if not self._chart.elsewhere_active:
+            log.warning("the pickup flow on %s cannot hand the screen over; ignored", self._chart.state_id)
+            return
+        self._active = chart
+        chart.dispatch(event, **arguments)
+        if not chart.active:
+            log.warning("%s did not start on %s; home again", type(chart).__name__, event)
+            self._sub_flow_ended()
+
+    def _sub_flow_ended(self) -> None:
+        """Courier mode or a return is over: the pickup chart takes the screen back and goes home."""
+        self._active = self._chart
+        self._chart.dispatch("back_home")
+        if self._shown_by is not self._chart:
+            self._show_from(self._chart, self._chart.screen)
+
+    def _publisher(self, chart: FlowChart) -> Callable[[Screen], None]:
+        return lambda screen: self._show_from(chart, screen)
+
+    def _show_from(self, chart: object, screen: Screen) -> None:
+        if chart is self._active:
+            self._shown_by = chart
+            self._show(screen)
 
     def _show(self, screen: Screen) -> None:
         self._screen = screen
@@ -351,11 +719,80 @@ class KioskController:
         try:
             action()
         except Exception:
-            log.exception("the pickup flow failed on screen %s; going home", self._screen.id.value)
+            log.exception("a flow failed on screen %s; going home", self._screen.id.value)
             self._recover()
 
     def _recover(self) -> None:
+        active = self._active
+        if active is not self._chart:
+            try:
+                active.dispatch("abort")
+            except Exception:
+                log.exception("could not end %s", type(active).__name__)
+            if self._active is not self._chart:  # its end never came: take the screen back regardless
+                active.shutdown()
+                self._active = self._chart
         try:
             self._chart.dispatch("cancel")
         except Exception:
             log.exception("could not even go home")
+        if self._shown_by is not self._chart:
+            try:
+                self._show_from(self._chart, self._chart.screen)
+            except Exception:
+                log.exception("could not show home")
+
+
+async def in_own_thread(name: str, function: Callable[..., _T], *arguments: object) -> _T:
+    """`function(*arguments)` on a thread of its own, joined before this returns (also when cancelled).
+    Not the loop's default executor: under qasync its threads live on, and no thread may outlive the kiosk
+    (or a test)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[_T] = loop.create_future()
+
+    def settle(result: _T | None, error: BaseException | None) -> None:
+        if done.done():
+            return  # the awaiting task was cancelled
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]  # _T when there is no error
+
+    def work() -> None:
+        try:
+            result = function(*arguments)
+        except BaseException as error:  # handed to the awaiting coroutine, whatever it is
+            loop.call_soon_threadsafe(settle, None, error)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    try:
+        return await done
+    finally:
+        thread.join()  # at once when it answered; when cancelled, at most the bounded hash's time
+
+
+def _text_argument(intent: Intent, arguments: Mapping[str, object], name: str, *,
+                   secret: bool = False) -> str | None:
+    value = arguments.get(name)
+    if isinstance(value, str):
+        return value
+    shown = type(value).__name__ if secret or value is not None else "nothing"
+    log.warning("%s without %s as text (got %s); ignored", intent.name, name, shown)
+    return None
+
+
+def _size_argument(intent: Intent, arguments: Mapping[str, object]) -> Size | None:
+    value = arguments.get("size")
+    if isinstance(value, Size):
+        return value
+    if isinstance(value, str):
+        size = next((member for member in Size if member.value == value.strip().upper()), None)
+        if size is not None:
+            return size
+    log.warning("%s with size %r, not one of %s; ignored", intent.name,
+                value if isinstance(value, str) and len(value) <= 16 else type(value).__name__,
+                [member.value for member in Size])
+    return None

@@ -1,6 +1,7 @@
 """Mermaid diagrams drawn from the statechart classes themselves, so the picture cannot drift from the code.
 
     python -m kiosk.core.flows.diagram            # the pickup chart, for the README
+    python -m kiosk.core.flows.diagram courier    # courier mode (or: returns)
 """
 
 from __future__ import annotations
@@ -118,15 +119,44 @@ def mermaid(chart_class: type[StateChart], *, notes: Mapping[str, str] | None = 
 
 
 def pickup_diagram() -> str:
-    from kiosk.core.flows.pickup import SCREEN_OF_STATE, PickupChart
+    from kiosk.core.flows.pickup import ELSEWHERE, SCREEN_OF_STATE, PickupChart
 
     notes = {state: f"screen {screen.value}" for state, screen in SCREEN_OF_STATE.items()}
     notes["verify"] = "no screen, checks the code and moves on"
+    notes[ELSEWHERE] = "no screen: courier mode or a return has it"
     return mermaid(PickupChart, notes=notes)
 
 
+def _screen_notes(screens: Mapping[str, Any], passing: Iterable[str]) -> dict[str, str]:
+    notes = {state: f"screen {screen.value}" for state, screen in screens.items()}
+    for state in passing:
+        notes[state] = f"passes on (screen {screens[state].value})"
+    notes["idle"] = "no screen: the pickup chart has it"
+    return notes
+
+
+def courier_diagram() -> str:
+    from kiosk.core.flows.courier import SCREEN_OF_STATE, CourierChart
+
+    return mermaid(CourierChart, notes=_screen_notes(SCREEN_OF_STATE, ("verify", "placing")))
+
+
+def returns_diagram() -> str:
+    from kiosk.core.flows.returns import SCREEN_OF_STATE, ReturnsChart
+
+    return mermaid(ReturnsChart, notes=_screen_notes(SCREEN_OF_STATE, ("verify", "placing")))
+
+
+DIAGRAMS = {"pickup": pickup_diagram, "courier": courier_diagram, "returns": returns_diagram}
+
+
 def main(argv: list[str] | None = None) -> int:
-    sys.stdout.write(pickup_diagram())
+    arguments = sys.argv[1:] if argv is None else argv
+    name = arguments[0] if arguments else "pickup"
+    if name not in DIAGRAMS or len(arguments) > 1:
+        sys.stderr.write(f"usage: python -m kiosk.core.flows.diagram [{' | '.join(DIAGRAMS)}]\n")
+        return 2
+    sys.stdout.write(DIAGRAMS[name]())
     return 0
 
 

@@ -6,12 +6,14 @@
     door_open -> (all its doors closed) parcel_list (parcels left) | thank_you -> report_problem -> thank_you
     door_open -> error (door fault, bus down); pickup_code -> locked_out while the keypad is locked
     every screen of the session -> (inactivity) more_time -> back where it was | home (idle)
+    home, pickup_code, pickup_scan -> (a return or courier flow takes the screen) elsewhere -> home (idle)
 
 Each resting state names its screen (SCREEN_OF_STATE) and `screen` builds its immutable view model. Every
 timer runs on the injected Clock, so tests drive them with ManualClock.advance(). Doors are asked of a
 `PickupDoors` port; what the doors did comes back through `door_outcome()` and `door_closed()`. Scanned codes
-arrive already parsed (kiosk.core.payloads) as the events scanned_code, scanned_foreign, scanned_return and
-scanned_badge; a screen that does not take scans ignores them.
+arrive already parsed (kiosk.core.payloads) as the events scanned_code and scanned_foreign; return codes and
+courier badges go to their own charts (the controller hands the screen over with `hand_over`, and takes it
+back with `back_home`). A screen that does not take scans ignores them.
 `python -m kiosk.core.flows.diagram` draws this chart from the class below.
 """
 
@@ -165,6 +167,8 @@ SCREEN_OF_STATE: Mapping[str, ScreenId] = {
     "error": ScreenId.ERROR,
     "more_time": ScreenId.MORE_TIME,
 }
+# Resting while another chart (courier mode, a return) has the screen: this chart shows nothing of its own.
+ELSEWHERE = "elsewhere"
 
 
 class PickupChart(StateChart):
@@ -231,28 +235,21 @@ class PickupChart(StateChart):
         )  # back without reporting
 
     more_time = State()
+    elsewhere = State()
 
     start_pickup = home.to(session, on="begin_session")
-    start_return = home.to.itself(internal=True, on="refuse_return")
     # Scan anywhere: a code shown on the home screen starts its flow with no tap.
     scanned_code = home.to(session.verify, on=["begin_session", "check_scanned_code"])
     scanned_foreign = home.to.itself(internal=True, on="notice_foreign")
-    scanned_return = (
-        home.to.itself(internal=True, on="refuse_return")
-        | session.pickup_code.to(home, on="refuse_return")
-        | session.pickup_scan.to(home, on="refuse_return")
-    )
-    scanned_badge = (
-        home.to.itself(internal=True, on="refuse_courier")
-        | session.pickup_code.to(home, on="refuse_courier")
-        | session.pickup_scan.to(home, on="refuse_courier")
-    )
+    # Courier mode or a return takes the screen (a tap on home, or a badge or return code scanned).
+    hand_over = home.to(elsewhere) | session.pickup_code.to(elsewhere) | session.pickup_scan.to(elsewhere)
+    back_home = elsewhere.to(home, on="mark_idle_return")
     inactivity = session.to(more_time, before="remember_interrupted")
     extend = more_time.to(session.resume)
     # A door of the interrupted door screen moved: the recipient is there, back to it.
     more_time.to(session.resume, event="doors_changed", cond="interrupted_door_open")
     time_up = more_time.to(home, on="mark_idle_return")
-    cancel = session.to(home) | more_time.to(home)
+    cancel = session.to(home) | more_time.to(home) | elsewhere.to(home, on="mark_idle_return")
     done = session.thank_you.to(home) | session.error.to(home)
 
     def __init__(
@@ -361,8 +358,14 @@ class PickupChart(StateChart):
         self._session.doors[compartment_id] = DoorProgress.CLOSED
         self.dispatch("doors_changed")
 
+    @property
+    def elsewhere_active(self) -> bool:
+        """Another chart has the screen: this one rests and publishes nothing."""
+        return self.state_id == ELSEWHERE
+
     def publish(self) -> None:
-        """Hand the current screen to the callback if it is new. Safe against a callback that sends events."""
+        """Hand the current screen to the callback if it is new. Safe against a callback that sends events.
+        Nothing while another chart has the screen."""
         if self._publishing:
             self._publish_again = True
             return
@@ -370,6 +373,10 @@ class PickupChart(StateChart):
         try:
             while True:
                 self._publish_again = False
+                if self.elsewhere_active:
+                    self._entered = False
+                    self._last_published = None
+                    break
                 screen = self.screen
                 if self._entered or screen != self._last_published:
                     self._entered = False
@@ -391,7 +398,11 @@ class PickupChart(StateChart):
     # views ------------------------------------------------------------------------------------------
     @property
     def screen(self) -> Screen:
+        """The screen of the current state; while another chart has the screen, the home screen this chart
+        would go back to (it is never published from there)."""
         state = self.state_id
+        if state == ELSEWHERE:
+            return Screen(ScreenId.HOME, self._view("home"))
         return Screen(SCREEN_OF_STATE[state], self._view(state))
 
     def _view(self, state: str) -> ViewModel:
@@ -520,10 +531,6 @@ class PickupChart(StateChart):
     def begin_session(self) -> None:
         self._session = PickupSession()
 
-    def refuse_return(self) -> None:
-        self._store.audit("return_not_available", self._clock.now())
-        self._set_home_notice(HomeNotice.RETURNS_NOT_AVAILABLE)
-
     def notice_foreign(self) -> None:
         self._set_home_notice(HomeNotice.FOREIGN_CODE)
 
@@ -532,9 +539,6 @@ class PickupChart(StateChart):
 
     def clear_code_error(self) -> None:
         self._session.code_error = None
-
-    def refuse_courier(self) -> None:
-        self._set_home_notice(HomeNotice.COURIER_NOT_AVAILABLE)
 
     def _set_home_notice(self, notice: HomeNotice | None) -> None:
         if self._home_notice_timer is not None:
