@@ -15,6 +15,542 @@
     </message>
 </context>
 <context>
+    <name>CollectRow</name>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="50"/>
+        <source>Door %1</source>
+        <translation>Fach %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="51"/>
+        <source>expired</source>
+        <translation>abgelaufen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="52"/>
+        <source>returned by a customer</source>
+        <translation>Retoure eines Kunden</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="53"/>
+        <source>%1 · %2 · %3</source>
+        <translation>%1 · %2 · %3</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="56"/>
+        <source>✓ Collected</source>
+        <translation>✓ Entnommen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="58"/>
+        <source>Not collected: the door did not open or the parcel is still inside</source>
+        <translation>Nicht entnommen: Das Fach ging nicht auf, oder das Paket liegt noch darin</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="69"/>
+        <source>Try again</source>
+        <translation>Erneut versuchen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="70"/>
+        <source>Open door %1 again</source>
+        <translation>Fach %1 erneut öffnen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="72"/>
+        <source>Open</source>
+        <translation>Öffnen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="73"/>
+        <source>Open door %1</source>
+        <translation>Fach %1 öffnen</translation>
+    </message>
+</context>
+<context>
+    <name>CourierCollectScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="129"/>
+        <source>Nothing to collect</source>
+        <translation>Nichts zu entnehmen</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="131"/>
+        <source>%n parcels to collect</source>
+        <translation>
+            <numerusform>%n Paket zu entnehmen</numerusform>
+            <numerusform>%n Pakete zu entnehmen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="133"/>
+        <source>All parcels collected</source>
+        <translation>Alle Pakete entnommen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="135"/>
+        <source>Open the doors one at a time, or all at once. Close each door when the parcel is out.</source>
+        <translation>Öffnen Sie die Fächer einzeln oder alle auf einmal. Schließen Sie jedes Fach, sobald das Paket heraus ist.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="137"/>
+        <source>Open all %n doors</source>
+        <translation>
+            <numerusform>%n Fach öffnen</numerusform>
+            <numerusform>%n Fächer öffnen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="138"/>
+        <source>Open all doors</source>
+        <translation>Alle Fächer öffnen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_collect.py" line="140"/>
+        <source>Back to menu</source>
+        <translation>Zum Menü</translation>
+    </message>
+</context>
+<context>
+    <name>CourierLoginScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="82"/>
+        <source>Courier login</source>
+        <translation>Kurier-Login</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="84"/>
+        <source>Hold your badge up to the camera, or enter your courier ID and PIN.</source>
+        <translation>Halten Sie Ihren Ausweis vor die Kamera oder geben Sie Ihre Kurier-ID und PIN ein.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="86"/>
+        <source>Enter your courier ID and PIN.</source>
+        <translation>Geben Sie Ihre Kurier-ID und PIN ein.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="87"/>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="89"/>
+        <source>Courier ID</source>
+        <translation>Kurier-ID</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="88"/>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="90"/>
+        <source>PIN</source>
+        <translation>PIN</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="93"/>
+        <source>Too many wrong attempts. Please wait %1.</source>
+        <translation>Zu viele Fehlversuche. Bitte warten Sie %1.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="96"/>
+        <source>Checking…</source>
+        <translation>Wird geprüft…</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="102"/>
+        <source>Next</source>
+        <translation>Weiter</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="102"/>
+        <source>Next: the PIN</source>
+        <translation>Weiter zur PIN</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="105"/>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="105"/>
+        <source>OK, log in</source>
+        <translation>OK, anmelden</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="107"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="108"/>
+        <source>Log in</source>
+        <translation>Anmelden</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/courier_login.py" line="116"/>
+        <source>Courier ID, PIN or badge not recognised. %n attempts left before a pause.</source>
+        <translation>
+            <numerusform>Kurier-ID, PIN oder Ausweis nicht erkannt. Noch %n Versuch bis zu einer Pause.</numerusform>
+            <numerusform>Kurier-ID, PIN oder Ausweis nicht erkannt. Noch %n Versuche bis zu einer Pause.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="118"/>
+        <source>Courier ID, PIN or badge not recognised.</source>
+        <translation>Kurier-ID, PIN oder Ausweis nicht erkannt.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="120"/>
+        <source>Please enter both your courier ID and your PIN.</source>
+        <translation>Bitte geben Sie Ihre Kurier-ID und Ihre PIN ein.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="122"/>
+        <source>Your courier access has expired. Please contact your dispatcher.</source>
+        <translation>Ihr Kurierzugang ist abgelaufen. Bitte wenden Sie sich an Ihre Disposition.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_login.py" line="124"/>
+        <source>This locker cannot check your PIN. Please log in with your badge.</source>
+        <translation>Diese Paketstation kann Ihre PIN nicht prüfen. Bitte melden Sie sich mit Ihrem Ausweis an.</translation>
+    </message>
+</context>
+<context>
+    <name>CourierMenuScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="64"/>
+        <source>Hello, %1</source>
+        <translation>Hallo, %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="64"/>
+        <source>Hello</source>
+        <translation>Hallo</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="65"/>
+        <source>This session: %1 delivered, %2 collected.</source>
+        <translation>Diese Sitzung: %1 zugestellt, %2 entnommen.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="67"/>
+        <source>Deliver parcels</source>
+        <translation>Pakete zustellen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="68"/>
+        <source>Scan one label after another</source>
+        <translation>Ein Etikett nach dem anderen scannen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="70"/>
+        <source>Your login does not include collecting</source>
+        <translation>Ihr Zugang erlaubt keine Entnahme</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="72"/>
+        <source>Nothing to collect here</source>
+        <translation>Hier ist nichts zu entnehmen</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="74"/>
+        <source>%n parcels waiting</source>
+        <translation>
+            <numerusform>%n Paket wartet</numerusform>
+            <numerusform>%n Pakete warten</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="75"/>
+        <source>Collect parcels</source>
+        <translation>Pakete entnehmen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_menu.py" line="77"/>
+        <source>Log out</source>
+        <translation>Abmelden</translation>
+    </message>
+</context>
+<context>
+    <name>CourierScanScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="81"/>
+        <source>Scan the next parcel label</source>
+        <translation>Nächstes Paketetikett scannen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="83"/>
+        <source>Hold the label&apos;s barcode to the scanner or up to the camera. The door opens by itself.</source>
+        <translation>Halten Sie den Barcode des Etiketts an den Scanner oder vor die Kamera. Das Fach öffnet sich von selbst.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="86"/>
+        <source>Hold the label&apos;s barcode to the scanner. The door opens by itself.</source>
+        <translation>Halten Sie den Barcode des Etiketts an den Scanner. Das Fach öffnet sich von selbst.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="94"/>
+        <source>Delivered</source>
+        <translation>Zugestellt</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="95"/>
+        <source>Not accepted</source>
+        <translation>Nicht angenommen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="96"/>
+        <source>Back to menu</source>
+        <translation>Zum Menü</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="108"/>
+        <source>Parcel %1 is in door %2. Scan the next one.</source>
+        <translation>Paket %1 liegt in Fach %2. Scannen Sie das nächste.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="109"/>
+        <source>The parcel is in. Scan the next one.</source>
+        <translation>Das Paket liegt im Fach. Scannen Sie das nächste.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="112"/>
+        <source>Parcel %1 was not announced for this locker. Please keep it.</source>
+        <translation>Paket %1 ist für diese Paketstation nicht angekündigt. Bitte behalten Sie es.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="113"/>
+        <source>This parcel was not announced for this locker. Please keep it.</source>
+        <translation>Dieses Paket ist für diese Paketstation nicht angekündigt. Bitte behalten Sie es.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="116"/>
+        <source>No free compartment for size %1. Please keep this parcel.</source>
+        <translation>Kein freies Fach der Größe %1. Bitte behalten Sie dieses Paket.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="117"/>
+        <source>No free compartment for this parcel. Please keep it.</source>
+        <translation>Kein freies Fach für dieses Paket. Bitte behalten Sie es.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="120"/>
+        <source>No bigger compartment is free (size %1 or larger). Please keep this parcel.</source>
+        <translation>Kein größeres Fach frei (Größe %1 oder größer). Bitte behalten Sie dieses Paket.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="122"/>
+        <source>No bigger compartment is free. Please keep this parcel.</source>
+        <translation>Kein größeres Fach frei. Bitte behalten Sie dieses Paket.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="125"/>
+        <source>Parcel %1 was not delivered. Please keep it.</source>
+        <translation>Paket %1 wurde nicht zugestellt. Bitte behalten Sie es.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="126"/>
+        <source>The parcel was not delivered. Please keep it.</source>
+        <translation>Das Paket wurde nicht zugestellt. Bitte behalten Sie es.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="129"/>
+        <source>Parcel %1 is already in this locker.</source>
+        <translation>Paket %1 liegt bereits in dieser Paketstation.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="130"/>
+        <source>This parcel is already in this locker.</source>
+        <translation>Dieses Paket liegt bereits in dieser Paketstation.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="133"/>
+        <source>That was not a parcel label. Please scan the barcode on the label.</source>
+        <translation>Das war kein Paketetikett. Bitte scannen Sie den Barcode auf dem Etikett.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="135"/>
+        <source>No door could be opened for parcel %1. Please keep it; the operator has been told.</source>
+        <translation>Für Paket %1 ließ sich kein Fach öffnen. Bitte behalten Sie es; der Betreiber ist informiert.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_scan.py" line="137"/>
+        <source>No door could be opened. Please keep the parcel; the operator has been told.</source>
+        <translation>Es ließ sich kein Fach öffnen. Bitte behalten Sie das Paket; der Betreiber ist informiert.</translation>
+    </message>
+</context>
+<context>
+    <name>CourierSizeScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="44"/>
+        <source>Which size is this parcel?</source>
+        <translation>Welche Größe hat dieses Paket?</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="45"/>
+        <source>Label %1</source>
+        <translation>Etikett %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="47"/>
+        <source>This parcel was not announced for this locker. A photo of it was taken for the record.</source>
+        <translation>Dieses Paket ist für diese Paketstation nicht angekündigt. Zur Dokumentation wurde ein Foto davon gemacht.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="50"/>
+        <source>This parcel was not announced for this locker.</source>
+        <translation>Dieses Paket ist für diese Paketstation nicht angekündigt.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="52"/>
+        <source>There is no size on record for this parcel.</source>
+        <translation>Für dieses Paket ist keine Größe hinterlegt.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="56"/>
+        <source>No free compartment</source>
+        <translation>Kein Fach frei</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="57"/>
+        <source>Size %1, %2</source>
+        <translation>Größe %1, %2</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="58"/>
+        <source>Size %1: no free compartment</source>
+        <translation>Größe %1: kein Fach frei</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="62"/>
+        <source>No compartment is free for this parcel. Please keep it.</source>
+        <translation>Für dieses Paket ist kein Fach frei. Bitte behalten Sie es.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_size.py" line="63"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
+    <name>CourierSummaryScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_summary.py" line="52"/>
+        <source>Goodbye, %1</source>
+        <translation>Auf Wiedersehen, %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_summary.py" line="52"/>
+        <source>Goodbye</source>
+        <translation>Auf Wiedersehen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_summary.py" line="53"/>
+        <source>You are logged out. This session:</source>
+        <translation>Sie sind abgemeldet. Diese Sitzung:</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/courier_summary.py" line="55"/>
+        <source>%n doors did not open; they were reported and taken out of use.</source>
+        <translation>
+            <numerusform>%n Fach ging nicht auf; es wurde gemeldet und gesperrt.</numerusform>
+            <numerusform>%n Fächer gingen nicht auf; sie wurden gemeldet und gesperrt.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_summary.py" line="57"/>
+        <source>Delivered</source>
+        <translation>Zugestellt</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_summary.py" line="58"/>
+        <source>Not accepted</source>
+        <translation>Nicht angenommen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_summary.py" line="59"/>
+        <source>Collected</source>
+        <translation>Entnommen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_summary.py" line="60"/>
+        <source>Door faults</source>
+        <translation>Fachstörungen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/courier_summary.py" line="61"/>
+        <source>Done</source>
+        <translation>Fertig</translation>
+    </message>
+</context>
+<context>
+    <name>DepositCheckScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="36"/>
+        <source>The parcel still seems to be in door %1.</source>
+        <translation>Das Paket scheint noch in Fach %1 zu liegen.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="38"/>
+        <source>Open the door again to take parcel %1 out, or leave it in.</source>
+        <translation>Öffnen Sie das Fach erneut, um Paket %1 herauszunehmen, oder lassen Sie es darin.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="40"/>
+        <source>Open the door again to take the parcel out, or leave it in.</source>
+        <translation>Öffnen Sie das Fach erneut, um das Paket herauszunehmen, oder lassen Sie es darin.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="41"/>
+        <source>Leave it</source>
+        <translation>Drin lassen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="42"/>
+        <source>Leave the parcel in door %1</source>
+        <translation>Das Paket in Fach %1 lassen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="44"/>
+        <source>Door %1 is closed, but the compartment looks empty.</source>
+        <translation>Fach %1 ist zu, scheint aber leer zu sein.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="45"/>
+        <source>Did you put parcel %1 in?</source>
+        <translation>Haben Sie Paket %1 hineingelegt?</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="46"/>
+        <source>Did you put the parcel in?</source>
+        <translation>Haben Sie das Paket hineingelegt?</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="47"/>
+        <source>I kept the parcel</source>
+        <translation>Ich habe das Paket behalten</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="50"/>
+        <source>Door %1 is closed, but we cannot see a parcel inside.</source>
+        <translation>Fach %1 ist zu, aber wir erkennen darin kein Paket.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="51"/>
+        <source>Did you put your parcel in?</source>
+        <translation>Haben Sie Ihr Paket hineingelegt?</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="52"/>
+        <source>I still have my parcel</source>
+        <translation>Ich habe mein Paket noch</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="56"/>
+        <source>If it is in there, open the door again, push it to the back and close the door.</source>
+        <translation>Falls es darin liegt: Fach erneut öffnen, das Paket nach hinten schieben und das Fach schließen.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/deposit_check.py" line="59"/>
+        <source>Open door %1 again</source>
+        <translation>Fach %1 erneut öffnen</translation>
+    </message>
+</context>
+<context>
     <name>DoorList</name>
     <message>
         <location filename="../kiosk/ui/widgets.py" line="90"/>
@@ -30,7 +566,7 @@
 <context>
     <name>DoorOpenScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="62"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="73"/>
         <source>Opening doors %1…</source>
         <translation>
             <numerusform>Fach %1 wird geöffnet …</numerusform>
@@ -38,15 +574,58 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="64"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="75"/>
         <source>Doors %1 are open</source>
         <translation>
             <numerusform>Fach %1 ist offen</numerusform>
             <numerusform>Fächer %1 sind offen</numerusform>
         </translation>
     </message>
+    <message>
+        <location filename="../kiosk/ui/screens/door_open.py" line="79"/>
+        <source>Moved from door %1.</source>
+        <translation>Umgelegt aus Fach %1.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/door_open.py" line="84"/>
+        <source>Too small</source>
+        <translation>Zu klein</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/door_open.py" line="85"/>
+        <source>The compartment is too small: open a bigger one</source>
+        <translation>Das Fach ist zu klein: ein größeres öffnen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/door_open.py" line="86"/>
+        <source>Door did not open</source>
+        <translation>Fach ging nicht auf</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/door_open.py" line="98"/>
+        <source>Put parcel %1 in door %2 and close it.</source>
+        <translation>Legen Sie Paket %1 in Fach %2 und schließen Sie es.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/door_open.py" line="99"/>
+        <source>Put the parcel in door %1 and close it.</source>
+        <translation>Legen Sie das Paket in Fach %1 und schließen Sie es.</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="66"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="101"/>
+        <source>Take the parcels out and close the doors.</source>
+        <translation>
+            <numerusform>Nehmen Sie das Paket heraus und schließen Sie das Fach.</numerusform>
+            <numerusform>Nehmen Sie die Pakete heraus und schließen Sie die Fächer.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/door_open.py" line="103"/>
+        <source>Put your parcel in door %1 and close it.</source>
+        <translation>Legen Sie Ihr Paket in Fach %1 und schließen Sie es.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/door_open.py" line="104"/>
         <source>Take your parcels and close the doors.</source>
         <translation>
             <numerusform>Nehmen Sie Ihr Paket heraus und schließen Sie die Tür.</numerusform>
@@ -54,7 +633,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="67"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="80"/>
         <source>Your doors are highlighted on the map.</source>
         <translation>
             <numerusform>Ihr Fach ist auf dem Plan markiert.</numerusform>
@@ -62,12 +641,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/door_open.py" line="69"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="82"/>
         <source>Locker map, your doors: %1</source>
         <translation>Plan der Paketstation, Ihre Fächer: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/door_open.py" line="70"/>
+        <location filename="../kiosk/ui/screens/door_open.py" line="83"/>
         <source>The door did not open</source>
         <translation>
             <numerusform>Die Tür ist nicht aufgegangen</numerusform>
@@ -121,102 +700,112 @@
 <context>
     <name>HomeScreen</name>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="123"/>
+        <location filename="../kiosk/ui/screens/home.py" line="130"/>
         <source>Parcel locker</source>
         <translation>Paketstation</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="124"/>
+        <location filename="../kiosk/ui/screens/home.py" line="131"/>
         <source>Welcome</source>
         <translation>Willkommen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="125"/>
+        <location filename="../kiosk/ui/screens/home.py" line="132"/>
         <source>What would you like to do?</source>
         <translation>Was möchten Sie tun?</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="127"/>
+        <location filename="../kiosk/ui/screens/home.py" line="134"/>
         <source>Pick up a parcel</source>
         <translation>Paket abholen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="128"/>
+        <location filename="../kiosk/ui/screens/home.py" line="135"/>
         <source>with your pickup code or its QR code</source>
         <translation>mit Ihrem Abholcode oder seinem QR-Code</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="129"/>
+        <location filename="../kiosk/ui/screens/home.py" line="136"/>
         <source>with your pickup code</source>
         <translation>mit Ihrem Abholcode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="131"/>
+        <location filename="../kiosk/ui/screens/home.py" line="138"/>
         <source>Send or return</source>
         <translation>Versenden oder Retoure</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="131"/>
+        <location filename="../kiosk/ui/screens/home.py" line="138"/>
         <source>with your return code</source>
         <translation>mit Ihrem Retourencode</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="132"/>
+        <location filename="../kiosk/ui/screens/home.py" line="139"/>
         <source>Parcel locker logo</source>
         <translation>Logo der Paketstation</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="135"/>
+        <location filename="../kiosk/ui/screens/home.py" line="140"/>
+        <source>Courier</source>
+        <translation>Kurier</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="140"/>
+        <source>Courier login</source>
+        <translation>Kurier-Anmeldung</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/home.py" line="143"/>
         <source>Change language to %1</source>
         <translation>Sprache wechseln: %1</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="136"/>
+        <location filename="../kiosk/ui/screens/home.py" line="144"/>
         <source>♿ Accessibility: on</source>
         <translation>♿ Barrierefrei: an</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="137"/>
+        <location filename="../kiosk/ui/screens/home.py" line="145"/>
         <source>♿ Accessibility</source>
         <translation>♿ Barrierefrei</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="139"/>
+        <location filename="../kiosk/ui/screens/home.py" line="147"/>
         <source>High contrast and large text</source>
         <translation>Hoher Kontrast und große Schrift</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="144"/>
+        <location filename="../kiosk/ui/screens/home.py" line="152"/>
         <source>● Online</source>
         <translation>● Online</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="146"/>
+        <location filename="../kiosk/ui/screens/home.py" line="154"/>
         <source>○ Offline: pickup with your code still works</source>
         <translation>○ Offline: Abholung mit Ihrem Code funktioniert weiterhin</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="148"/>
+        <location filename="../kiosk/ui/screens/home.py" line="156"/>
         <source>○ Connecting…</source>
         <translation>○ Verbindung wird hergestellt…</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="152"/>
+        <location filename="../kiosk/ui/screens/home.py" line="160"/>
         <source>Sending and returns are not available at this locker yet.</source>
         <translation>Versand und Retouren sind an dieser Paketstation noch nicht möglich.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="154"/>
+        <location filename="../kiosk/ui/screens/home.py" line="162"/>
         <source>This code is not for this locker.</source>
         <translation>Dieser Code gilt nicht für diese Paketstation.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="156"/>
+        <location filename="../kiosk/ui/screens/home.py" line="164"/>
         <source>Courier badge recognised, but courier mode is not available at this locker yet.</source>
         <translation>Kurierausweis erkannt, aber der Kuriermodus ist an dieser Paketstation noch nicht verfügbar.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="162"/>
+        <location filename="../kiosk/ui/screens/home.py" line="170"/>
         <source>This locker is out of service for the moment. Your parcels are safe inside; please come back a little later.</source>
         <translation>Diese Paketstation ist gerade außer Betrieb. Ihre Pakete sind darin sicher; bitte kommen Sie etwas später wieder.</translation>
     </message>
@@ -275,42 +864,42 @@
 <context>
     <name>Mail</name>
     <message>
-        <location filename="../kiosk/mail.py" line="144"/>
+        <location filename="../kiosk/mail.py" line="143"/>
         <source>Hello %1,</source>
         <translation>Hallo %1,</translation>
     </message>
     <message>
-        <location filename="../kiosk/mail.py" line="145"/>
+        <location filename="../kiosk/mail.py" line="144"/>
         <source>a parcel is waiting for you in the parcel locker %1.</source>
         <translation>im Paketschrank %1 liegt ein Paket für Sie bereit.</translation>
     </message>
     <message>
-        <location filename="../kiosk/mail.py" line="146"/>
+        <location filename="../kiosk/mail.py" line="145"/>
         <source>Your pickup code: %1</source>
         <translation>Ihr Abholcode: %1</translation>
     </message>
     <message>
-        <location filename="../kiosk/mail.py" line="147"/>
+        <location filename="../kiosk/mail.py" line="146"/>
         <source>Type the code on the locker&apos;s screen, or hold the QR code in this e-mail up to the locker&apos;s camera. The door of compartment %1 will open.</source>
         <translation>Geben Sie den Code am Bildschirm des Paketschranks ein oder halten Sie den QR-Code aus dieser E-Mail vor die Kamera des Paketschranks. Dann öffnet sich die Tür von Fach %1.</translation>
     </message>
     <message>
-        <location filename="../kiosk/mail.py" line="150"/>
+        <location filename="../kiosk/mail.py" line="149"/>
         <source>Parcel: %1 (size %2)</source>
         <translation>Paket: %1 (Größe %2)</translation>
     </message>
     <message>
-        <location filename="../kiosk/mail.py" line="151"/>
+        <location filename="../kiosk/mail.py" line="150"/>
         <source>Keep this code to yourself: it opens the compartment with your parcel.</source>
         <translation>Geben Sie den Code nicht weiter: Er öffnet das Fach mit Ihrem Paket.</translation>
     </message>
     <message>
-        <location filename="../kiosk/mail.py" line="152"/>
+        <location filename="../kiosk/mail.py" line="151"/>
         <source>This e-mail was sent automatically by the parcel locker; replies are not read.</source>
         <translation>Diese E-Mail wurde vom Paketschrank automatisch verschickt; Antworten werden nicht gelesen.</translation>
     </message>
     <message>
-        <location filename="../kiosk/mail.py" line="156"/>
+        <location filename="../kiosk/mail.py" line="155"/>
         <source>Your parcel is waiting at locker %1</source>
         <translation>Ihr Paket liegt im Paketschrank %1 bereit</translation>
     </message>
@@ -318,7 +907,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../kiosk/ui/main_window.py" line="125"/>
+        <location filename="../kiosk/ui/main_window.py" line="127"/>
         <source>Parcel locker</source>
         <translation>Paketstation</translation>
     </message>
@@ -421,6 +1010,29 @@
         <location filename="../kiosk/ui/screens/parcel_list.py" line="62"/>
         <source>Extra large parcel</source>
         <translation>Sehr großes Paket</translation>
+    </message>
+</context>
+<context>
+    <name>ParcelText</name>
+    <message>
+        <location filename="../kiosk/ui/parcel_text.py" line="17"/>
+        <source>Small</source>
+        <translation>Klein</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/parcel_text.py" line="18"/>
+        <source>Medium</source>
+        <translation>Mittel</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/parcel_text.py" line="19"/>
+        <source>Large</source>
+        <translation>Groß</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/parcel_text.py" line="20"/>
+        <source>Extra large</source>
+        <translation>Sehr groß</translation>
     </message>
 </context>
 <context>
@@ -559,6 +1171,34 @@
     </message>
 </context>
 <context>
+    <name>ReceiptScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/receipt.py" line="48"/>
+        <source>Thank you</source>
+        <translation>Vielen Dank</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/receipt.py" line="49"/>
+        <source>Your receipt code:</source>
+        <translation>Ihr Quittungscode:</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/receipt.py" line="54"/>
+        <source>Receipt code: %1</source>
+        <translation>Quittungscode: %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/receipt.py" line="56"/>
+        <source>Your return is in door %1. Keep this code: it shows that you handed it in.</source>
+        <translation>Ihre Retoure liegt in Fach %1. Bewahren Sie diesen Code auf: Er belegt, dass Sie sie abgegeben haben.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/receipt.py" line="58"/>
+        <source>Done</source>
+        <translation>Fertig</translation>
+    </message>
+</context>
+<context>
     <name>ReportProblemScreen</name>
     <message>
         <location filename="../kiosk/ui/screens/report_problem.py" line="50"/>
@@ -589,6 +1229,163 @@
         <location filename="../kiosk/ui/screens/report_problem.py" line="60"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
+    <name>ReturnCodeScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="63"/>
+        <source>Enter your return code</source>
+        <translation>Retourencode eingeben</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="65"/>
+        <source>8 to 16 letters and digits, from your return confirmation. Or hold its QR code up to the camera.</source>
+        <translation>8 bis 16 Buchstaben und Ziffern, aus Ihrer Retourenbestätigung. Oder halten Sie deren QR-Code vor die Kamera.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="68"/>
+        <source>8 to 16 letters and digits, from your return confirmation.</source>
+        <translation>8 bis 16 Buchstaben und Ziffern, aus Ihrer Retourenbestätigung.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="69"/>
+        <source>Return code</source>
+        <translation>Retourencode</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="72"/>
+        <source>Too many wrong codes. Please wait %1.</source>
+        <translation>Zu viele falsche Codes. Bitte warten Sie %1.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="75"/>
+        <source>Checking your code…</source>
+        <translation>Ihr Code wird geprüft…</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="79"/>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="79"/>
+        <source>OK, check my return code</source>
+        <translation>OK, Retourencode prüfen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="81"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="82"/>
+        <source>Continue</source>
+        <translation>Weiter</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="82"/>
+        <source>Continue: check my return code</source>
+        <translation>Weiter: Retourencode prüfen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="88"/>
+        <source>A return code has 8 to 16 letters and digits. Please check it and try again.</source>
+        <translation>Ein Retourencode hat 8 bis 16 Buchstaben und Ziffern. Bitte prüfen Sie ihn und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="90"/>
+        <source>This return code is new here and cannot be checked just now. Please try again in a few minutes.</source>
+        <translation>Dieser Retourencode ist hier neu und kann gerade nicht geprüft werden. Bitte versuchen Sie es in einigen Minuten erneut.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/return_code.py" line="95"/>
+        <source>That return code was not recognised, or it was used already. %n attempts left before a pause.</source>
+        <translation>
+            <numerusform>Dieser Retourencode wurde nicht erkannt oder ist schon verwendet. Noch %n Versuch bis zu einer Pause.</numerusform>
+            <numerusform>Dieser Retourencode wurde nicht erkannt oder ist schon verwendet. Noch %n Versuche bis zu einer Pause.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_code.py" line="97"/>
+        <source>That return code was not recognised, or it was used already.</source>
+        <translation>Dieser Retourencode wurde nicht erkannt oder ist schon verwendet.</translation>
+    </message>
+</context>
+<context>
+    <name>ReturnSizeScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="45"/>
+        <source>Your return needs a size %1 compartment</source>
+        <translation>Ihre Retoure braucht ein Fach der Größe %1</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="47"/>
+        <source>Tap the size. If your parcel turned out bigger, choose a bigger one.</source>
+        <translation>Tippen Sie auf die Größe. Ist Ihr Paket größer geworden, wählen Sie eine größere.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="52"/>
+        <source>Smaller than your return</source>
+        <translation>Kleiner als Ihre Retoure</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="53"/>
+        <source>Size %1: smaller than your return</source>
+        <translation>Größe %1: kleiner als Ihre Retoure</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="55"/>
+        <source>No free compartment</source>
+        <translation>Kein Fach frei</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="56"/>
+        <source>Size %1: no free compartment</source>
+        <translation>Größe %1: kein Fach frei</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="58"/>
+        <source>Your size</source>
+        <translation>Ihre Größe</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="59"/>
+        <source>Size %1, %2: your size</source>
+        <translation>Größe %1, %2: Ihre Größe</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="62"/>
+        <source>Size %1, %2</source>
+        <translation>Größe %1, %2</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="66"/>
+        <source>No compartment is free for your return right now. Please try again later.</source>
+        <translation>Für Ihre Retoure ist gerade kein Fach frei. Bitte versuchen Sie es später erneut.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/return_size.py" line="68"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
+    <name>TextKeypad</name>
+    <message>
+        <location filename="../kiosk/ui/text_entry.py" line="223"/>
+        <source>Dash</source>
+        <translation>Bindestrich</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/text_entry.py" line="224"/>
+        <source>Delete the last character</source>
+        <translation>Letztes Zeichen löschen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/text_entry.py" line="226"/>
+        <source>OK</source>
+        <translation>OK</translation>
     </message>
 </context>
 <context>

@@ -6,6 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.ui.screens.base import ScreenWidget
+from kiosk.ui.screens.courier_collect import CourierCollectScreen
+from kiosk.ui.screens.courier_login import CourierLoginScreen
+from kiosk.ui.screens.courier_menu import CourierMenuScreen
+from kiosk.ui.screens.courier_scan import CourierScanScreen
+from kiosk.ui.screens.courier_size import CourierSizeScreen
+from kiosk.ui.screens.courier_summary import CourierSummaryScreen
+from kiosk.ui.screens.deposit_check import DepositCheckScreen
 from kiosk.ui.screens.door_open import DoorOpenScreen
 from kiosk.ui.screens.error import ErrorScreen
 from kiosk.ui.screens.home import HomeScreen
@@ -15,7 +22,10 @@ from kiosk.ui.screens.parcel_list import ParcelListScreen
 from kiosk.ui.screens.pickup_checking import PickupCheckingScreen
 from kiosk.ui.screens.pickup_code import PickupCodeScreen
 from kiosk.ui.screens.pickup_scan import PickupScanScreen
+from kiosk.ui.screens.receipt import ReceiptScreen
 from kiosk.ui.screens.report_problem import ReportProblemScreen
+from kiosk.ui.screens.return_code import ReturnCodeScreen
+from kiosk.ui.screens.return_size import ReturnSizeScreen
 from kiosk.ui.screens.thank_you import ThankYouScreen
 from kiosk.ui.widgets import IntentSink
 
@@ -32,10 +42,27 @@ SCREEN_CLASSES: tuple[Callable[[IntentSink], ScreenWidget[Any]], ...] = (
     LockedOutScreen,
     MoreTimeScreen,
     ErrorScreen,
+    CourierLoginScreen,
+    CourierMenuScreen,
+    CourierScanScreen,
+    CourierSizeScreen,
+    CourierCollectScreen,
+    CourierSummaryScreen,
+    DepositCheckScreen,
+    ReturnCodeScreen,
+    ReturnSizeScreen,
+    ReceiptScreen,
 )
 
 __all__ = [
     "SCREEN_CLASSES",
+    "CourierCollectScreen",
+    "CourierLoginScreen",
+    "CourierMenuScreen",
+    "CourierScanScreen",
+    "CourierSizeScreen",
+    "CourierSummaryScreen",
+    "DepositCheckScreen",
     "DoorOpenScreen",
     "ErrorScreen",
     "HomeScreen",
@@ -45,7 +72,10 @@ __all__ = [
     "PickupCheckingScreen",
     "PickupCodeScreen",
     "PickupScanScreen",
+    "ReceiptScreen",
     "ReportProblemScreen",
+    "ReturnCodeScreen",
+    "ReturnSizeScreen",
     "ScreenWidget",
     "ThankYouScreen",
 ]

@@ -51,6 +51,13 @@ class HomeScreen(ScreenWidget[HomeView]):
         place.addWidget(self._location_label)
         place.addWidget(self._platform_label)
         brand_row.addLayout(place, 1)
+        # Couriers come daily and know where to look: a quiet corner button that recipients pass over,
+        # away from the footer the visitors use (language, accessibility).
+        self.courier_button = touch_button("courier_button", role="quiet", min_height=MIN_TOUCH_PX)
+        self.courier_button.setProperty("size", "small")
+        self.courier_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        self.courier_button.clicked.connect(lambda: self._send(Intent.START_COURIER))
+        brand_row.addWidget(self.courier_button, 0, Qt.AlignmentFlag.AlignVCenter)
 
         self._title = text_label("title_label", "hero")
         self._subtitle = text_label("subtitle_label", "subtitle")
@@ -130,6 +137,7 @@ class HomeScreen(ScreenWidget[HomeView]):
         )
         self.return_button.set_texts(self.tr("Send or return"), self.tr("with your return code"))
         self.logo.setAccessibleName(self.tr("Parcel locker logo"))
+        set_button_text(self.courier_button, self.tr("Courier"), self.tr("Courier login"))
         language = self._other_language_name
         self.language_button.setVisible(bool(language))
         set_button_text(self.language_button, language, fill(self.tr("Change language to %1"), language))
