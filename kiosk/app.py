@@ -11,14 +11,15 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets as secrets_random
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from hal.lockboard import board_range, make_simulator, open_driver, simulator_options
@@ -35,13 +36,27 @@ from kiosk.config import (
 )
 from kiosk.core.clock import AsyncioClock
 from kiosk.core.codes import hash_code
+from kiosk.core.couriers import badge_hash, return_code_hash, scrypt_hash
 from kiosk.core.flows.controller import KioskController
 from kiosk.core.flows.views import Intent, PlatformConnection, Screen
 from kiosk.core.inventory import place_parcel
 from kiosk.core.locker import Locker
-from kiosk.core.model import CompartmentState, DoorState, ParcelState, Size
+from kiosk.core.model import (
+    DEPOSIT_PURPOSES,
+    CompartmentState,
+    CourierCredential,
+    DoorPurpose,
+    DoorState,
+    ExpectedParcel,
+    ParcelState,
+    PickupWindow,
+    ReturnAuthorisation,
+    Size,
+    SyncPage,
+    SyncTally,
+)
 from kiosk.core.ports import Clock
-from kiosk.hardware import HalLockBus
+from kiosk.hardware import FramePhotographer, HalLockBus
 from kiosk.store import SqliteStore, StoreError
 from kiosk.store.sqlite_store import DEFAULT_OUTBOX_ALARM_DEPTH
 
@@ -56,6 +71,8 @@ if TYPE_CHECKING:  # numpy, OpenCV and the decoders load in the background once 
     from kiosk.scanning import CameraScanner
 
 log = logging.getLogger("kiosk")
+
+_T = TypeVar("_T")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO_ROOT / "resources" / "config" / "demo.toml"
@@ -77,6 +94,77 @@ DEMO_PARCELS = (
     DemoParcel("DEMO-3", "222222", Size.L, "Grace Hopper"),
     DemoParcel("DEMO-4", "333333", Size.XL, "Alan Turing"),
 )
+
+
+@dataclass(frozen=True)
+class DemoCourier:
+    courier_id: str
+    pin: str = field(repr=False)
+    badge_secret: str = field(repr=False)  # what the badge's QR code carries (LK1:C:<id>:<secret>)
+    display_name: str
+
+
+@dataclass(frozen=True)
+class DemoLabel:
+    """An announced parcel waiting for the demo courier, with the barcode printed on its label."""
+
+    parcel_id: str
+    barcode: str
+    size: Size
+    accessible: bool  # the recipient needs a compartment within reach from a wheelchair
+    recipient: str
+
+
+@dataclass(frozen=True)
+class DemoReturn:
+    code: str
+    size: Size
+    return_id: str
+    parcel_id: str  # the id the returned parcel will carry
+
+
+# The standalone demo's courier and return are those of the fake platform's --demo (make demo-online), so one
+# set of printed credentials works in both demos.
+DEMO_COURIER = DemoCourier("C-100", "1234", "DEMOBADGE00000001", "Demo courier C-100")
+DEMO_LABELS = (
+    DemoLabel("DEMO-EXP-1", "DEMO-LABEL-1", Size.S, False, "Barbara Liskov"),
+    DemoLabel("DEMO-EXP-2", "DEMO-LABEL-2", Size.M, True, "Katherine Johnson"),
+    DemoLabel("DEMO-EXP-3", "DEMO-LABEL-3", Size.L, False, "Edsger Dijkstra"),
+)
+DEMO_RETURN = DemoReturn("RETURN0001", Size.S, "ret-demo-1", "RX-DEMO-1")
+# The cursor of records made on this locker (the demo, QA seeding) when the platform never gave one: a
+# platform does not know it, so the first real sync after it is a full one (the contract's rule).
+LOCAL_SYNC_CURSOR = "local-seed"
+
+
+def courier_password_hash(pin: str) -> str:
+    """A courier's PIN as the platform syncs it (openapi.yaml, CourierCredential): a PHC scrypt string with
+    ln=15, r=8, p=1 and a fresh salt. About 0.1 s of CPU and 32 MiB: keep it off the event loop."""
+    if not isinstance(pin, str) or not pin:
+        raise ValueError("a courier PIN must not be empty")
+    return scrypt_hash(pin, secrets_random.token_bytes(16), ln=15, r=8, p=1)
+
+
+async def in_own_thread(name: str, function: Callable[..., _T], *arguments: object) -> _T:
+    """`function(*arguments)` on a thread of its own, joined before this returns. Not the loop's default
+    executor: qasync's keeps its threads for good, and no thread may outlive the kiosk (or a test)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[_T] = loop.create_future()
+
+    def work() -> None:
+        try:
+            result = function(*arguments)
+        except BaseException as error:  # handed to the awaiting coroutine, whatever it is
+            loop.call_soon_threadsafe(_settle, done, None, error)
+        else:
+            loop.call_soon_threadsafe(_settle, done, result, None)
+
+    thread = threading.Thread(target=work, name=name)
+    thread.start()
+    try:
+        return await done
+    finally:
+        thread.join()
 
 
 def simulator_name(bus_url: str) -> str | None:
@@ -145,6 +233,12 @@ class KioskApp:
         self.locker = Locker(self.store, self.bus, self.clock, self.config.timers, self.config.compartments)
         self.link_status: LinkStatus | None = None
         self.link: PlatformLink | None = None
+        self._frame_listeners: list[Callable[[Any], None]] = []
+        # A courier holds an unannounced parcel up to the same camera recipients show their QR codes to.
+        self.parcel_camera: FramePhotographer | None = None
+        if self.config.camera is not None:
+            self.parcel_camera = FramePhotographer()
+            self._frame_listeners.append(self.parcel_camera.offer_frame)
         self.delivery = self._make_delivery()
         self.mail: MailDelivery | None = None
         if platform is None and self.config.mail is not None:
@@ -162,6 +256,8 @@ class KioskApp:
             locker_id=self.config.locker.id,
             camera=self if self.config.camera is not None else None,
             verifier=self.link,
+            parcel_camera=self.parcel_camera,
+            courier_policy=self.config.courier,
         )
         self.flows.platform_changed(PlatformConnection.STANDALONE if platform is None
                                     else PlatformConnection.CONNECTING)
@@ -171,7 +267,6 @@ class KioskApp:
         self.serial_scanner: SerialScanner | None = None
         self.camera_ready = asyncio.Event()
         self._camera_setup: asyncio.Task[None] | None = None
-        self._frame_listeners: list[Callable[[Any], None]] = []
         self.flows.add_listener(_ScanTargetFollower(self))
         self.flows.add_listener(_OutboxNudger(self))
 
@@ -297,21 +392,34 @@ class KioskApp:
             self.camera_scanner.add_frame_listener(listener)
 
     def demo_camera_codes(self) -> list[tuple[str, str]]:
-        """The demo's QR codes for the simulator console: each demo pickup code, and a stranger's code."""
-        from kiosk.core.payloads import pickup_payload
+        """The demo's codes for the simulator console: each demo pickup code, a stranger's code, the demo
+        courier's badge and the demo return code (the online demo's platform has the same two), and, when
+        standalone, the labels of the parcels announced for the courier."""
+        from kiosk.core.payloads import courier_badge_payload, pickup_payload, return_payload
 
         codes = sorted({demo.code for demo in DEMO_PARCELS})
-        return [*((code, pickup_payload(self.config.locker.id, code)) for code in codes),
-                ("another locker", pickup_payload("SOME-OTHER-LOCKER", codes[0]))]
+        shown = [*((code, pickup_payload(self.config.locker.id, code)) for code in codes),
+                 ("another locker", pickup_payload("SOME-OTHER-LOCKER", codes[0])),
+                 (f"badge {DEMO_COURIER.courier_id}",
+                  courier_badge_payload(DEMO_COURIER.courier_id, DEMO_COURIER.badge_secret)),
+                 (f"return {DEMO_RETURN.code}", return_payload(DEMO_RETURN.code))]
+        if self.config.platform is None:
+            shown += [(f"label {label.size.value}", label.barcode) for label in DEMO_LABELS]
+        return shown
 
     def hold_up_to_camera(self, payload: str | None) -> None:
-        """Demo: the simulated camera sees a phone showing this QR code (None: nothing)."""
+        """Demo: the simulated camera sees this code (None: nothing). Our own payloads (LK1:...) are QR codes
+        on a phone; anything else is a parcel label's barcode (Code 128)."""
         if self.sim_camera is None:
             log.warning("no simulated camera (yet); nothing to hold up")
         elif payload is None:
             self.sim_camera.clear()
-        else:
+        elif payload.upper().startswith("LK1:"):
             self.sim_camera.show_qr(payload)
+        else:
+            from hal.codes import Symbology
+
+            self.sim_camera.show_code(Symbology.CODE128, payload)
 
     def camera_connected(self) -> bool:
         return self.camera_scanner is not None and self.camera_scanner.connected
@@ -343,6 +451,8 @@ class KioskApp:
         if self.camera_scanner is not None:
             self.camera_scanner.stop()
             self.camera_scanner = None
+        if self.parcel_camera is not None:
+            self.parcel_camera.close()
         camera_config = self.config.camera
         if camera_config is not None and simulator_name(camera_config.source) is not None:
             from hal.camera.registry import unregister_camera
@@ -369,16 +479,122 @@ class KioskApp:
         if self.mail is not None:
             self.mail.nudge()
 
-    def _free_demo_id(self, parcel_id: str) -> str:
-        """The demo id itself while it is unused or only announced; after its pickup, DEMO-1.2, DEMO-1.3..."""
+    def _free_demo_id(self, parcel_id: str, *, announced_is_free: bool = True) -> str:
+        """The demo id itself while it is unused (or, with `announced_is_free`, only announced); after its
+        parcel came, DEMO-1.2, DEMO-1.3..."""
         for candidate in (parcel_id, *(f"{parcel_id}.{n}" for n in range(2, 10_000))):
             try:
                 state = self.store.parcel(candidate).state
             except StoreError:  # no such parcel
                 return candidate
-            if state is ParcelState.EXPECTED:
+            if announced_is_free and state is ParcelState.EXPECTED:
                 return candidate
         raise StoreError(f"no free demo parcel id left for {parcel_id}")
+
+    # records made on this locker -------------------------------------------------------------------
+    def apply_local_records(
+        self,
+        *,
+        parcels: Iterable[ExpectedParcel] = (),
+        couriers: Iterable[CourierCredential] = (),
+        return_authorisations: Iterable[ReturnAuthorisation] = (),
+    ) -> SyncTally:
+        """Announced parcels, couriers and return authorisations made here (the standalone demo, QA seeding)
+        stored through the sync path, so they behave exactly like synced data.
+
+        The page continues the store's cursor (LOCAL_SYNC_CURSOR when there is none), so a later sync with
+        a platform is not confused, and it never ends a sync: has_more stays true, so it cannot complete a
+        full sync under way (which would forget what that sync has not sent yet) nor date a sync that never
+        happened. Raises StoreError for an invalid record (nothing is stored then)."""
+        page = SyncPage(reset=False, parcels=tuple(parcels), pickup_credentials=(), couriers=tuple(couriers),
+                        return_authorisations=tuple(return_authorisations), deletions=(),
+                        next_cursor=self.store.sync_status().cursor or LOCAL_SYNC_CURSOR, has_more=True)
+        return self.store.apply_sync_page(page, self.clock.now())
+
+    def courier_credential(
+        self, courier_id: str, password_hash: str, *, badge_secret: str | None = None,
+        display_name: str | None = None, can_collect: bool = True,
+    ) -> CourierCredential:
+        """A courier as the platform syncs one: the badge secret (as printed in the badge's QR code, any
+        case) only as its keyed hash under this locker's code key."""
+        badge = None if badge_secret is None else badge_hash(self.secrets.code_key, badge_secret)
+        return CourierCredential(courier_id, display_name or f"Courier {courier_id}", password_hash, badge,
+                                 can_collect, None)
+
+    def return_authorisation(
+        self, code: str, size: Size, return_id: str, parcel_id: str
+    ) -> ReturnAuthorisation:
+        """A return authorisation as the platform syncs one: the code (8-16 letters and digits, any case)
+        only as its keyed hash. ValueError for a code that is none."""
+        code_hash = return_code_hash(self.secrets.code_key, code)
+        if code_hash is None:
+            raise ValueError(f"{code!r} is not a return code: 8 to 16 letters and digits")
+        return ReturnAuthorisation(return_id, parcel_id, code_hash, size, None)
+
+    async def seed_demo_deliveries(self) -> list[str]:
+        """Standalone demo: make sure the demo courier, an announced parcel for each demo label and the demo
+        return are there; the lines to print about what is there (credentials printed on purpose). Records
+        already there are left alone; a label whose parcel was deposited, or a return code that was used, is
+        announced again under a new id (DEMO-EXP-1.2, ...), so every demo run can deliver."""
+        couriers: list[CourierCredential] = []
+        if self.store.courier(DEMO_COURIER.courier_id) is None:
+            password_hash = await in_own_thread("demo-courier-pin", courier_password_hash, DEMO_COURIER.pin)
+            couriers.append(self.courier_credential(
+                DEMO_COURIER.courier_id, password_hash, badge_secret=DEMO_COURIER.badge_secret,
+                display_name=DEMO_COURIER.display_name))
+        window = PickupWindow(self.config.courier.pickup_window_hours, None)
+        parcels = [
+            ExpectedParcel(self._free_demo_id(label.parcel_id), label.barcode, label.size, label.accessible,
+                           label.recipient, window)
+            for label in DEMO_LABELS if self.store.expected_parcel_by_barcode(label.barcode) is None
+        ]
+        returns: list[ReturnAuthorisation] = []
+        demo_return_hash = return_code_hash(self.secrets.code_key, DEMO_RETURN.code)
+        if demo_return_hash is not None and self.store.return_by_code_hash(demo_return_hash) is None:
+            parcel_id = self._free_demo_id(DEMO_RETURN.parcel_id, announced_is_free=False)
+            return_id = DEMO_RETURN.return_id + parcel_id.removeprefix(DEMO_RETURN.parcel_id)
+            returns.append(self.return_authorisation(DEMO_RETURN.code, DEMO_RETURN.size, return_id,
+                                                     parcel_id))
+        if couriers or parcels or returns:
+            self.apply_local_records(parcels=parcels, couriers=couriers, return_authorisations=returns)
+        reach = {True: ", recipient needs wheelchair reach", False: ""}
+        labels = ", ".join(f"{label.barcode} (size {label.size.value}{reach[label.accessible]})"
+                           for label in DEMO_LABELS)
+        return [
+            f"Demo courier {DEMO_COURIER.courier_id}: PIN {DEMO_COURIER.pin}, badge QR "
+            f"LK1:C:{DEMO_COURIER.courier_id}:{DEMO_COURIER.badge_secret}",
+            f"Demo parcel labels: {labels}",
+            f"Demo return code: {DEMO_RETURN.code} (size {DEMO_RETURN.size.value}, "
+            f"QR LK1:R:{DEMO_RETURN.code})",
+        ]
+
+    # the simulated boards ------------------------------------------------------------------------------
+    def ir_after_closing(self, compartment_id: str) -> bool | None:
+        """What an IR sensor reads once a person shuts this door now: a parcel inside when the kiosk has it
+        open to put one in (a deposit, a return), empty when to take parcels out (a pickup, a collection);
+        None when no unfinished door transaction says (the sensor keeps what it reads)."""
+        for entry in self.store.unfinished_journal():
+            if entry.compartment_id != compartment_id:
+                continue
+            if entry.purpose in DEPOSIT_PURPOSES:
+                return True
+            if entry.purpose in (DoorPurpose.PICKUP, DoorPurpose.COLLECT):
+                return False
+        return None
+
+    def prepare_ir_for_closing(self, compartment_id: str) -> bool | None:
+        """Simulated boards: set the IR sensor of this compartment as ir_after_closing says, before the door
+        closes, so the kiosk's next status read sees the closed door and the sensor together. Returns what
+        was set (None: nothing, also on real boards or for an unknown compartment)."""
+        if self.simulator is None:
+            return None
+        compartment = next((c for c in self.config.compartments if c.id == compartment_id), None)
+        if compartment is None:
+            return None
+        occupied = self.ir_after_closing(compartment_id)
+        if occupied is not None:
+            self.simulator.set_occupied(compartment.board, compartment.lock, occupied)
+        return occupied
 
     def seed_demo_parcels(self) -> list[DemoParcel]:
         """Make sure every demo code has its parcels in the locker; return the ones placed now."""
@@ -532,8 +748,12 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
     if demo and kiosk.simulator is not None:
         from kiosk.testing.sim_console import SimulatorConsole
 
-        console = SimulatorConsole(kiosk.simulator, kiosk.config.compartments,
-                                   camera_codes=kiosk.demo_camera_codes(), hold_up=kiosk.hold_up_to_camera)
+        console = SimulatorConsole(
+            kiosk.simulator, kiosk.config.compartments, camera_codes=kiosk.demo_camera_codes(),
+            hold_up=kiosk.hold_up_to_camera,
+            # A deposit door a person shuts has the parcel in it: the IR sensor must say so.
+            before_close=lambda compartment: kiosk.prepare_ir_for_closing(compartment.id),
+        )
         # Closing the kiosk ends the demo; the console alone does not keep it running.
         console.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
         console.show()
@@ -549,6 +769,12 @@ async def run_kiosk(kiosk: KioskApp, arguments: argparse.Namespace, started_at: 
         print(
             "Demo pickup codes: 111111 (one parcel), 222222 (two parcels), 333333 (one XL parcel)", flush=True
         )
+        if kiosk.config.platform is None:  # online, the platform announces couriers, parcels and returns
+            try:
+                for line in await kiosk.seed_demo_deliveries():
+                    print(line, flush=True)
+            except StoreError as error:  # the pickup demo still works
+                log.warning("the demo courier, labels and return could not be set up: %s", error)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     loop = asyncio.get_running_loop()

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 from hal.codes import DECODER_NAMES, DEFAULT_DECODER
 from hal.lockboard import board_range, driver_options, known_protocols, lock_range
-from kiosk.core.model import Compartment, Size, Timers
+from kiosk.core.model import Compartment, CourierPolicy, Size, Timers
 from kiosk.core.payloads import LOCKER_ID_PATTERN
 from kiosk.store.residents import email_problem
 
@@ -100,6 +100,7 @@ class KioskConfig:
     scanner: ScannerConfig | None = None
     platform: PlatformConfig | None = None
     mail: MailConfig | None = None
+    courier: CourierPolicy = field(default_factory=CourierPolicy)  # [courier]; absent: the defaults
 
 
 @dataclass(frozen=True)
@@ -167,14 +168,15 @@ def load_config(path: str | Path) -> KioskConfig:
 def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig:
     """A copy of `config` with some values replaced, validated like the file.
 
-    Keys: a whole section (`locker`, `bus`, `timers`, `compartments`, `path`); one field of a
+    Keys: a whole section (`locker`, `bus`, `timers`, `courier`, `compartments`, `path`); one field of a
     section as `<section>_<field>` (`bus_url="sim://test"`, `timers_inactivity_s=5`,
-    `locker_database=tmp_path / "k.sqlite"`); or the shortcuts `database` and `secrets_file`.
+    `courier_accept_unannounced=True`, `locker_database=tmp_path / "k.sqlite"`); or the shortcuts
+    `database` and `secrets_file`.
     Relative paths are taken relative to the config file's folder, like in the file.
     """
     label = f"{config.path} (override)"
     sections: dict[str, Any] = {
-        "locker": config.locker, "bus": config.bus, "timers": config.timers,
+        "locker": config.locker, "bus": config.bus, "timers": config.timers, "courier": config.courier,
     }
     top: dict[str, Any] = {"path": config.path, "compartments": config.compartments,
                            "camera": config.camera, "scanner": config.scanner, "platform": config.platform,
@@ -202,7 +204,7 @@ def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig
         raise ConfigError(label, invalid.key, invalid.reason) from None
     return KioskConfig(Path(top["path"]), sections["locker"], sections["bus"], sections["timers"],
                        tuple(top["compartments"]), top["camera"], top["scanner"], top["platform"],
-                       top["mail"])
+                       top["mail"], sections["courier"])
 
 
 def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
@@ -284,7 +286,11 @@ class _Invalid(Exception):
         self.reason = reason
 
 
-_TOP_KEYS = ("locker", "bus", "timers", "compartments", "camera", "scanner", "platform", "mail")
+_TOP_KEYS = ("locker", "bus", "timers", "compartments", "camera", "scanner", "platform", "mail", "courier")
+_COURIER_KEYS = ("unannounced", "pickup_window_hours", "max_login_failures")
+UNANNOUNCED_POLICIES = ("refuse", "accept")
+PICKUP_WINDOW_HOURS_RANGE = (1, 720)  # up to 30 days
+MAX_LOGIN_FAILURES_RANGE = (3, 20)
 _MAIL_KEYS = tuple(mail_field.name for mail_field in dataclasses.fields(MailConfig))
 MAIL_SECURITY = ("starttls", "tls", "none")
 _MAIL_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -324,8 +330,37 @@ def _parse(document: Mapping[str, Any], file: Path) -> KioskConfig:
     platform = (_parse_platform(_table(document["platform"], "platform"), folder)
                 if "platform" in document else None)
     mail = _parse_mail(_table(document["mail"], "mail"), folder) if "mail" in document else None
+    courier = _parse_courier(_table(document["courier"], "courier")) if "courier" in document \
+        else CourierPolicy()
     return KioskConfig(file, _parse_locker(locker, folder), parsed_bus, _parse_timers(timers), layout,
-                       camera, scanner, platform, mail)
+                       camera, scanner, platform, mail, courier)
+
+
+def _parse_courier(table: Mapping[str, Any]) -> CourierPolicy:
+    _reject_unknown(table, "courier", _COURIER_KEYS)
+    defaults = CourierPolicy()
+    accept = defaults.accept_unannounced
+    if "unannounced" in table:
+        accept = _unannounced(table["unannounced"], "courier.unannounced")
+    window = _courier_number("pickup_window_hours", table.get("pickup_window_hours",
+                                                               defaults.pickup_window_hours))
+    failures = _courier_number("max_login_failures", table.get("max_login_failures",
+                                                              defaults.max_login_failures))
+    return CourierPolicy(accept, window, failures)
+
+
+def _unannounced(value: object, key: str) -> bool:
+    policy = _text(value, key)
+    if policy not in UNANNOUNCED_POLICIES:
+        raise _Invalid(key, f"unknown policy {policy!r}: \"refuse\" (a courier keeps a parcel the platform "
+                            "never announced) or \"accept\" (it is deposited, with a photo)")
+    return policy == "accept"
+
+
+def _courier_number(name: str, value: object) -> int:
+    key = f"courier.{name}"
+    low, high = PICKUP_WINDOW_HOURS_RANGE if name == "pickup_window_hours" else MAX_LOGIN_FAILURES_RANGE
+    return _in_range(_integer(value, key), key, low, high)
 
 
 def _parse_mail(table: Mapping[str, Any], folder: Path) -> MailConfig:
@@ -697,9 +732,9 @@ def _field_names(section: object) -> tuple[str, ...]:
 
 
 def _override_names(config: KioskConfig) -> list[str]:
-    names = ["locker", "bus", "timers", "compartments", "path", "database", "secrets_file", "camera",
-             "scanner", "platform", "mail"]
-    for section in ("locker", "bus", "timers"):
+    names = ["locker", "bus", "timers", "courier", "compartments", "path", "database", "secrets_file",
+             "camera", "scanner", "platform", "mail"]
+    for section in ("locker", "bus", "timers", "courier"):
         names += [f"{section}_{name}" for name in _field_names(getattr(config, section))]
     return names
 
@@ -724,6 +759,12 @@ def _override_field(section: str, name: str, value: object, folder: Path) -> obj
     key = f"{section}.{name}"
     if section == "timers":
         return _timer_value(name, value)
+    if section == "courier":
+        if name == "accept_unannounced":
+            if not isinstance(value, bool):
+                raise _Invalid(key, f"expected true or false, got {_describe(value)}")
+            return value
+        return _courier_number(name, value)
     if section == "locker":
         if name in ("database", "secrets_file"):
             return _path(value, key, folder)

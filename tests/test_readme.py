@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kiosk.core.flows.diagram import pickup_diagram
+import pytest
+
+from kiosk.core.flows.diagram import DIAGRAMS
 from kiosk.testing.driver import KioskDriver
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -17,8 +19,9 @@ def test_the_readme_starts_with_the_two_commands() -> None:
     assert commands == ["make demo", "make test"]
 
 
-def test_the_pickup_diagram_in_the_readme_is_generated_from_the_code() -> None:
-    assert pickup_diagram().strip() in README, "run `python -m kiosk.core.flows.diagram` and paste it"
+@pytest.mark.parametrize("chart", sorted(DIAGRAMS))
+def test_the_flow_diagrams_in_the_readme_are_generated_from_the_code(chart: str) -> None:
+    assert DIAGRAMS[chart]().strip() in README, f"run `python -m kiosk.core.flows.diagram {chart}`, paste it"
 
 
 def test_every_qa_call_the_readme_documents_exists() -> None:

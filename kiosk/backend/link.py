@@ -15,8 +15,9 @@ never delays a recipient's verification, and a slow sync never delays a heartbea
   result that failed to post is posted again, and the action is never repeated). sync_now is the link's
   own; an expired command is answered `expired` without running; an invalid one `refused`. A poll whose
   reply does not verify runs nothing, and is audited ("remote_commands_refused") once per outage.
-- verification: verify_pickup() asks the platform in one of two verification workers and gives up after
-  `verify_timeout_s` (the recipient is waiting at the screen); it implements core's OnlineVerifier.
+- verification: verify_pickup() and verify_return() ask the platform in one of two verification workers and
+  give up after `verify_timeout_s` (the person is waiting at the screen); they implement core's
+  OnlineVerifier.
 
 Threads and the store: the store is touched on the event-loop thread only; the workers only talk HTTP.
 
@@ -58,7 +59,7 @@ from kiosk.backend.remote import (
     SyncNowCommand,
 )
 from kiosk.backend.status import LinkStatus
-from kiosk.core.model import PickupCredential, SyncPage, SyncStatus, SyncTally
+from kiosk.core.model import PickupCredential, ReturnAuthorisation, SyncPage, SyncStatus, SyncTally
 from kiosk.core.ports import Clock, Store, TimerHandle, VerificationUnavailable
 
 log = logging.getLogger(__name__)
@@ -325,17 +326,36 @@ class PlatformLink:
         """The credential the platform knows for this keyed hash, or None when it knows no such code. Raises
         VerificationUnavailable (the message says why) when the platform cannot say within
         verify_timeout_s, or the link is not running. Never blocks the event loop."""
+        result = await self._verify(code_hash, "pickup")
+        if result is None:
+            return None
+        if not isinstance(result, PickupVerification):
+            raise VerificationUnavailable("the platform answered a pickup code with a return")
+        return result.credential
+
+    async def verify_return(self, code_hash: bytes) -> ReturnAuthorisation | None:
+        """The return authorisation the platform knows for this keyed hash of a return code, or None when it
+        knows no such code; otherwise exactly like verify_pickup (same workers, deadline and errors)."""
+        result = await self._verify(code_hash, "return")
+        if result is None:
+            return None
+        if not isinstance(result, ReturnVerification):
+            raise VerificationUnavailable("the platform answered a return code with a pickup")
+        return result.return_authorisation
+
+    async def _verify(self, code_hash: bytes, kind: str) -> PickupVerification | ReturnVerification | None:
+        """Ask the platform about a code of `kind` in an idle verification worker, within the deadline."""
         if self._loop is None or self._stopping:
             raise VerificationUnavailable("the platform link is not running")
         if not isinstance(code_hash, bytes | bytearray) or len(code_hash) != 32:
-            log.error("verify_pickup was given %r, not a 32-byte code hash", type(code_hash).__name__)
+            log.error("verify_%s was given %r, not a 32-byte code hash", kind, type(code_hash).__name__)
             raise VerificationUnavailable("the code could not be checked online: its hash is not 32 bytes")
         idle = [index for index in range(len(self._verify_workers)) if index not in self._verify_busy]
         if not idle:
             raise VerificationUnavailable("the platform has not answered the last verifications yet")
         index = idle[0]
         self._verify_busy.add(index)
-        future = self._verify_workers[index].run(self._client.verify_code, bytes(code_hash), "pickup")
+        future = self._verify_workers[index].run(self._client.verify_code, bytes(code_hash), kind)
         future.add_done_callback(lambda done: self._verification_ended(index, done))
         try:
             result = await asyncio.wait_for(asyncio.shield(future), self._verify_timeout_s)
@@ -347,15 +367,12 @@ class PlatformLink:
             self._status.report_error("verify", error)
             raise VerificationUnavailable(str(error)) from None
         except Exception as error:  # the client refused our own request: say so, never crash the flow
-            log.exception("verify_pickup failed on the locker's side")
+            log.exception("verify_%s failed on the locker's side", kind)
             raise VerificationUnavailable(f"the code could not be checked online: {one_line(str(error))}") \
                 from None
         self._status.succeeded("verify")
-        if result is None:
-            return None
-        if not isinstance(result, PickupVerification):
-            raise VerificationUnavailable("the platform answered a pickup code with a return")
-        return result.credential
+        verification: PickupVerification | ReturnVerification | None = result
+        return verification
 
     def _verification_ended(self, index: int, future: asyncio.Future[Any]) -> None:
         self._verify_busy.discard(index)

@@ -11,12 +11,24 @@ Scenarios use it through the `kiosk` fixture of the pytest plugin (kiosk.testing
         kiosk.sim.close_door(parcel.compartment)
         kiosk.wait_screen("thank_you")
         assert kiosk.parcel(parcel.id).state == "picked_up"
+
+Courier mode and returns are seeded the way the platform announces them (through the store's sync path, or,
+for a kiosk_factory(platform=True) kiosk, on the fake platform and then synced):
+
+    def test_a_courier_drops_a_parcel(kiosk):
+        kiosk.seed_courier(badge="QABADGE000000001", courier_id="C-7", pin="2468")
+        parcel = kiosk.seed_expected(barcode="JJD000111", size="M")
+        kiosk.sim.set_ir_on_close(True)       # a deposit door closed by the simulator has the parcel in it
+        kiosk.camera.show_qr(kiosk.badge_qr("C-7", "QABADGE000000001"))
+        ...
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import secrets
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -28,13 +40,15 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
 from hal.lockboard.base import SimulatedBoards
-from kiosk.app import KioskApp
+from kiosk.app import KioskApp, courier_password_hash
 from kiosk.config import KioskConfig
 from kiosk.core.clock import ManualClock
 from kiosk.core.codes import generate_code
+from kiosk.core.couriers import return_code_hash
 from kiosk.core.inventory import place_parcel
-from kiosk.core.model import AuditEntry, Compartment, Size
-from kiosk.core.payloads import pickup_payload
+from kiosk.core.model import AuditEntry, Compartment, ExpectedParcel, PickupWindow, Size
+from kiosk.core.payloads import courier_badge_payload, pickup_payload, return_payload
+from kiosk.store import StoreError
 from kiosk.ui.bridge import CoreBridge
 from kiosk.ui.i18n import Translator
 from kiosk.ui.main_window import MainWindow
@@ -62,10 +76,30 @@ class SeededParcel:
 @dataclass(frozen=True)
 class ParcelView:
     id: str
-    state: str
+    state: str  # expected, in_locker, picked_up, expired, collected, returned
     compartment: str | None
     size: str
     recipient: str
+    barcode: str | None = None
+    accessible: bool = False
+
+
+@dataclass(frozen=True)
+class SeededCourier:
+    courier_id: str
+    pin: str
+    badge: str | None  # the secret printed in the badge's QR code
+    display_name: str
+    badge_qr: str | None  # the payload of the badge's QR code (None without a badge)
+
+
+@dataclass(frozen=True)
+class SeededReturn:
+    return_id: str
+    parcel_id: str  # the id the returned parcel will carry once deposited
+    code: str
+    size: str
+    qr: str  # the payload of the return QR code
 
 
 @dataclass(frozen=True)
@@ -79,6 +113,9 @@ class CompartmentView:
 
 
 POLL_MS = 5
+_COURIER_ID = re.compile(r"[A-Z0-9-]{1,32}")  # the contract's CourierId, as a badge carries it
+_BADGE_SECRET = re.compile(r"[A-Z0-9]{16,64}")
+_RECORD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # the contract's ParcelId and RecordId
 
 
 @contextlib.contextmanager
@@ -127,11 +164,20 @@ def wait_until(condition: Callable[[], bool], timeout: float, describe: Callable
 
 
 class SimulatorHandle:
-    """The simulated boards, addressed by compartment id as a tester thinks of them."""
+    """The simulated boards, addressed by compartment id as a tester thinks of them.
 
-    def __init__(self, simulator: SimulatedBoards, layout: tuple[Compartment, ...]) -> None:
+    `prepare_close(compartment_id)` sets the IR sensor as the person closing that door leaves it (the kiosk's
+    KioskApp.prepare_ir_for_closing); close_door() calls it first once set_ir_on_close(True) was called.
+    """
+
+    def __init__(
+        self, simulator: SimulatedBoards, layout: tuple[Compartment, ...],
+        prepare_close: Callable[[str], object] | None = None,
+    ) -> None:
         self.simulator = simulator
         self._by_id = {compartment.id: compartment for compartment in layout}
+        self._prepare_close = prepare_close
+        self._ir_on_close = False
 
     def _address(self, compartment_id: str) -> tuple[int, int]:
         try:
@@ -140,8 +186,25 @@ class SimulatorHandle:
             raise ScenarioError(f"no compartment {compartment_id!r}; known: {sorted(self._by_id)}") from None
         return compartment.board, compartment.lock
 
-    def close_door(self, compartment_id: str) -> None:
-        self.simulator.close_door(*self._address(compartment_id))
+    def close_door(self, compartment_id: str, *, ir: bool | None = None) -> None:
+        """Shut the door. `ir` sets what its IR sensor reads first (True: a parcel inside), whatever
+        set_ir_on_close says: e.g. a courier who shut a deposit door without putting the parcel in."""
+        address = self._address(compartment_id)
+        # Before the door shuts: the kiosk's next status read must see the door and the sensor together.
+        if ir is not None:
+            self.simulator.set_occupied(*address, ir)
+        elif self._ir_on_close and self._prepare_close is not None:
+            self._prepare_close(compartment_id)
+        self.simulator.close_door(*address)
+
+    def set_ir_on_close(self, enabled: bool = True) -> None:
+        """From now on, a door closed here reads occupied when the kiosk had it open for a deposit or a
+        return, and empty when it had it open for a pickup or a collection (doors it had not opened keep
+        what their IR sensor read). Off by default: scenarios then set the sensor with ir()."""
+        if enabled and self._prepare_close is None:
+            raise ScenarioError("these simulated boards are not the kiosk's: it cannot tell them what a "
+                                "closed door holds")
+        self._ir_on_close = enabled
 
     def open_door(self, compartment_id: str) -> None:
         self.simulator.open_door(*self._address(compartment_id))
@@ -151,6 +214,10 @@ class SimulatorHandle:
 
     def ir(self, compartment_id: str, present: bool = True) -> None:
         self.simulator.set_occupied(*self._address(compartment_id), present)
+
+    def ir_reads(self, compartment_id: str) -> bool:
+        """What the compartment's IR sensor reads now: True for a parcel."""
+        return self.simulator.occupied(*self._address(compartment_id))
 
     def disconnect(self) -> None:
         self.simulator.set_connected(False)
@@ -229,7 +296,8 @@ class KioskDriver:
         self.clock = clock or ManualClock(start=time.time())
         self.app = KioskApp(config, clock=self.clock, simulator=simulator)
         # None when the boards are real or served by another process: the sim handle is then unusable.
-        self._sim = SimulatorHandle(simulator, config.compartments) if simulator is not None else None
+        self._sim = (SimulatorHandle(simulator, config.compartments, self.app.prepare_ir_for_closing)
+                     if simulator is not None else None)
         application = QApplication.instance()
         assert isinstance(application, QApplication), (
             "the kiosk fixture needs a QApplication (pytest-qt qapp)"
@@ -269,6 +337,21 @@ class KioskDriver:
         """The payload of the pickup QR code that the recipient of `code` gets in their message."""
         return pickup_payload(self.config.locker.id, code)
 
+    def badge_qr(self, courier_id: str, secret: str) -> str:
+        """The payload of a courier badge's QR code (LK1:C:<COURIER-ID>:<SECRET>)."""
+        try:
+            return courier_badge_payload(courier_id, secret)
+        except ValueError as error:
+            raise ScenarioError(f"{error}: a courier id is 1-32 letters, digits or dashes, a badge secret "
+                                "16-64 letters or digits") from None
+
+    def return_qr(self, code: str) -> str:
+        """The payload of a return QR code (LK1:R:<RETURN-CODE>)."""
+        try:
+            return return_payload(code)
+        except ValueError as error:
+            raise ScenarioError(f"{error}: a return code is 8-16 letters or digits") from None
+
     @property
     def sim(self) -> SimulatorHandle:
         if self._sim is None:
@@ -284,6 +367,12 @@ class KioskDriver:
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
         wait_until(condition, timeout, lambda: f"timed out after {timeout} s waiting for {what or condition}")
+
+    def advance(self, seconds: float) -> None:
+        """Move the kiosk's clock on (inactivity, lockouts, pickup windows: `kiosk.advance(73 * 3600)`) and
+        let the kiosk handle what fell due, as kiosk.clock.advance() followed by one round of events."""
+        self.clock.advance(seconds)
+        QCoreApplication.processEvents()
 
     def shutdown(self) -> None:
         self.window.close()
@@ -385,11 +474,108 @@ class KioskDriver:
             self._sim.ir(parcel.compartment_id, True)
         return SeededParcel(parcel.id, parcel.compartment_id, code, size, recipient)
 
+    def seed_courier(
+        self, badge: str | None = None, courier_id: str = "C-QA-1", pin: str = "1234", *,
+        can_collect: bool = True, display_name: str | None = None,
+    ) -> SeededCourier:
+        """A courier the kiosk knows as if synced: `pin` kept as a scrypt hash, `badge` (the secret printed in
+        the badge's QR code; None for a PIN-only courier) as its keyed hash. Seeding the same id again
+        replaces the courier."""
+        courier_id = courier_id.upper()  # as in a badge; the kiosk compares ids without regard to case
+        if not _COURIER_ID.fullmatch(courier_id):
+            raise ScenarioError(f"{courier_id!r} is not a courier id: 1-32 letters, digits or dashes")
+        if badge is not None and not _BADGE_SECRET.fullmatch(badge.upper()):
+            raise ScenarioError(f"a badge secret is 16-64 letters or digits, not {len(badge)} characters "
+                                f"like {badge!r}")
+        shown_name = display_name or f"Courier {courier_id}"
+        badge_qr = None if badge is None else courier_badge_payload(courier_id, badge)
+        if not pin:
+            raise ScenarioError("a courier PIN must not be empty")
+        if self._platform is not None:
+            self._platform.add_courier(courier_id=courier_id, pin=pin, badge_secret=badge,
+                                       display_name=shown_name, can_collect=can_collect)
+            self._sync_from_platform(f"courier {courier_id}",
+                                     lambda: self.app.store.courier(courier_id) is not None)
+        else:
+            credential = self.app.courier_credential(courier_id, courier_password_hash(pin),
+                                                     badge_secret=badge, display_name=shown_name,
+                                                     can_collect=can_collect)
+            self._apply_locally(couriers=[credential])
+        return SeededCourier(courier_id, pin, None if badge is None else badge.upper(), shown_name, badge_qr)
+
+    def seed_expected(
+        self, barcode: str, size: str = "M", accessible: bool = False, recipient: str = "Test Recipient", *,
+        parcel_id: str | None = None, pickup_window_hours: int | None = None,
+    ) -> ParcelView:
+        """A parcel the platform announced and a courier will deposit, with the barcode on its label;
+        `accessible`: its recipient needs a compartment within reach from a wheelchair. The pickup window is
+        the locker's ([courier] pickup_window_hours) unless given. Returns the parcel (state "expected")."""
+        size_value = _size(size).value
+        if not isinstance(barcode, str) or not barcode.strip():
+            raise ScenarioError("a parcel label's barcode must not be empty")
+        parcel_id = _record_id(parcel_id or f"PX-QA-{secrets.token_hex(4).upper()}", "parcel id")
+        hours = pickup_window_hours
+        if hours is None:
+            hours = self.config.courier.pickup_window_hours
+        if self._platform is not None:
+            self._platform.add_expected_parcel(parcel_id=parcel_id, barcode=barcode, size=size_value,
+                                               accessible=accessible, recipient=recipient,
+                                               pickup_window_hours=hours)
+            self._sync_from_platform(f"announced parcel {parcel_id}",
+                                     lambda: self.app.store.expected_parcel_by_barcode(barcode) is not None)
+        else:
+            self._apply_locally(parcels=[ExpectedParcel(parcel_id, barcode, Size(size_value), accessible,
+                                                        recipient, PickupWindow(hours, None))])
+        return self.parcel(parcel_id)
+
+    def seed_return(
+        self, code: str, size: str = "S", *, return_id: str | None = None, parcel_id: str | None = None
+    ) -> SeededReturn:
+        """A return authorisation for `code` (8-16 letters or digits) as if synced. Returns its ids (the
+        parcel id is the one the returned parcel will carry), the code and its QR payload."""
+        size_value = _size(size).value
+        code_hash = return_code_hash(self.app.secrets.code_key, code)
+        if code_hash is None:
+            raise ScenarioError(f"{code!r} is not a return code: 8-16 letters or digits")
+        suffix = secrets.token_hex(4).upper()
+        return_id = _record_id(return_id or f"ret-qa-{suffix.lower()}", "return id")
+        parcel_id = _record_id(parcel_id or f"RX-QA-{suffix}", "parcel id")
+        if self._platform is not None:
+            self._platform.add_return(code=code, size=size_value, return_id=return_id, parcel_id=parcel_id)
+            self._sync_from_platform(f"return {return_id}",
+                                     lambda: self.app.store.return_by_code_hash(code_hash) is not None)
+        else:
+            self._apply_locally(return_authorisations=[
+                self.app.return_authorisation(code, Size(size_value), return_id, parcel_id)])
+        return SeededReturn(return_id, parcel_id, code.upper(), size_value, return_payload(code))
+
+    def _apply_locally(self, **records: Any) -> None:
+        try:
+            self.app.apply_local_records(**records)
+        except (StoreError, ValueError) as error:
+            raise ScenarioError(f"the kiosk refused the seeded record: {error}") from None
+
+    def _sync_from_platform(self, what: str, arrived: Callable[[], bool], timeout: float = 15.0) -> None:
+        """Have the kiosk sync now and check that `what` came with it."""
+        from kiosk.backend.link import SyncFailed
+
+        link = self.app.link
+        if link is None:
+            raise ScenarioError("this kiosk has a platform but no platform link")
+        try:
+            self.run(link.sync(), timeout=timeout)
+        except SyncFailed as error:
+            raise ScenarioError(f"{what}: the kiosk could not sync with the platform: {error}") from None
+        if not arrived():
+            raise ScenarioError(f"{what} did not reach the kiosk with a completed sync")
+
     def parcel(self, parcel_id: str) -> ParcelView:
-        parcel = self.app.store.parcel(parcel_id)
-        return ParcelView(
-            parcel.id, parcel.state.value, parcel.compartment_id, parcel.size.value, parcel.recipient
-        )
+        try:
+            parcel = self.app.store.parcel(parcel_id)
+        except StoreError as error:
+            raise ScenarioError(f"no parcel {parcel_id!r} in the kiosk's store: {error}") from None
+        return ParcelView(parcel.id, parcel.state.value, parcel.compartment_id, parcel.size.value,
+                          parcel.recipient, parcel.barcode, parcel.accessible)
 
     def compartments(self) -> list[str]:
         return [compartment.id for compartment in self.config.compartments]
@@ -427,3 +613,17 @@ class KioskDriver:
 
     def audit_kinds(self) -> list[str]:
         return [entry.kind for entry in self.audit()]
+
+
+def _size(size: str) -> Size:
+    try:
+        return Size(size)
+    except ValueError:
+        raise ScenarioError(f"unknown size {size!r}; one of: {', '.join(s.value for s in Size)}") from None
+
+
+def _record_id(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _RECORD_ID.fullmatch(value):
+        raise ScenarioError(f"{value!r} is not a {what}: 1-64 letters, digits, '.', '_' or '-', starting "
+                            "with a letter or digit")
+    return value

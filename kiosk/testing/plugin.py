@@ -5,6 +5,9 @@
   asyncio task that outlives the test, or an exception nobody handled in a task, fails the test.
 - `kiosk_factory(**options)`: more kiosks, e.g. a restart on the same database and simulator.
 - `kiosk_config(tmp_path, **changes)`: the config the fixture uses, to start a kiosk in a subprocess.
+
+Options of both (make_test_config): `timers={...}`, `courier={"accept_unannounced": True, ...}` (or a
+CourierPolicy), `protocol="bu"`, `camera=False`, `database=...`, `bus_url=...`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import pytest
 
 from kiosk.config import HOOK_BIT_PROTOCOLS, CameraConfig, KioskConfig, load_config
-from kiosk.core.model import Timers
+from kiosk.core.model import CourierPolicy, Timers
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "resources" / "config" / "demo.toml"
 
@@ -48,10 +51,12 @@ def make_test_config(
     base: Path = DEMO_CONFIG,
     protocol: str | None = None,
     camera: bool = True,
+    courier: CourierPolicy | dict[str, Any] | None = None,
 ) -> KioskConfig:
     """The demo layout, with its database, secrets and bus moved into `directory`; with `protocol`, the same
     doors wired to boards of that family (board numbers shifted to its first address). With `camera`, a
-    simulated camera of its own (kiosk.camera); without, no camera at all."""
+    simulated camera of its own (kiosk.camera); without, no camera at all. `courier`: the [courier] policy,
+    whole or as changed fields (e.g. {"accept_unannounced": True})."""
     config = load_config(base)
     if protocol is not None and protocol != config.bus.protocol:
         from kiosk.app import first_board
@@ -74,7 +79,10 @@ def make_test_config(
     camera_config = None
     if camera:
         camera_config = CameraConfig(f"sim://qa-camera-{next(_bus_numbers)}", fps=TEST_CAMERA_FPS)
-    return dataclasses.replace(config, locker=locker, bus=bus, timers=merged_timers, camera=camera_config)
+    policy = courier if isinstance(courier, CourierPolicy) else dataclasses.replace(config.courier,
+                                                                                    **(courier or {}))
+    return dataclasses.replace(config, locker=locker, bus=bus, timers=merged_timers, camera=camera_config,
+                               courier=policy)
 
 
 PLATFORM_CODE_KEY = bytes(range(0x40, 0x60))  # the locker's code key, shared with its platform

@@ -1,8 +1,8 @@
 """The simulator console of `make demo`: every door of the simulated bank, and the hands of a tester.
 
 It plays the physical world around the kiosk: close a door the kiosk opened, pull one open, jam a latch,
-put a parcel in front of the infrared sensor, cut a board off the bus, or hold a phone with a QR code up to
-the camera.
+put a parcel in front of the infrared sensor, cut a board off the bus, or hold a phone with a QR code (or a
+parcel label) up to the camera. The door column shows each door and what its infrared sensor sees.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -26,6 +27,7 @@ from hal.lockboard.base import SimulatedBoards
 from kiosk.core.model import Compartment
 
 COLUMNS = ("door", "state", "actions")
+CAMERA_BUTTONS_PER_ROW = 5
 
 # A developer's tool beside the kiosk: compact, whatever the kiosk's touch theme says.
 CONSOLE_STYLE = "* { font-size: 13px; } QPushButton { min-height: 0; padding: 2px 8px; }"
@@ -38,7 +40,9 @@ class _SimulatorSignals(QObject):
 
 
 class SimulatorConsole(QWidget):
-    """camera_codes: (button label, QR payload) pairs; hold_up(payload) holds one up, None clears."""
+    """camera_codes: (button label, payload) pairs; hold_up(payload) holds one up, None clears.
+    before_close(compartment) runs just before a door is closed here: the place to set the IR sensor as the
+    person closing it leaves the compartment (a parcel put in, or taken out)."""
 
     def __init__(
         self,
@@ -47,11 +51,13 @@ class SimulatorConsole(QWidget):
         *,
         camera_codes: Sequence[tuple[str, str]] = (),
         hold_up: Callable[[str | None], None] | None = None,
+        before_close: Callable[[Compartment], object] | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("simulator_console")
         self.setWindowTitle(self.tr("Simulator console"))
         self.simulator = simulator
+        self._before_close = before_close
         self.layout_ = tuple(sorted(layout, key=lambda c: c.id))
         self._signals = _SimulatorSignals()
         self._signals.changed.connect(self.refresh, Qt.ConnectionType.QueuedConnection)
@@ -123,28 +129,31 @@ class SimulatorConsole(QWidget):
 
     def _camera_row(
         self, camera_codes: Sequence[tuple[str, str]], hold_up: Callable[[str | None], None]
-    ) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.addWidget(QLabel(self.tr("Show the camera:")))
+    ) -> QVBoxLayout:
+        rows = QVBoxLayout()
+        rows.addWidget(QLabel(self.tr("Show the camera:")))
+        buttons = QGridLayout()  # a few to a row: the console stays narrow beside the kiosk
         for index, (label, payload) in enumerate(camera_codes):
             button = QPushButton(label)
             button.setObjectName(f"sim_camera_code_{index}")
-            button.setAccessibleName(self.tr("Hold up the QR code %1").replace("%1", label))
+            button.setAccessibleName(self.tr("Hold up the code %1").replace("%1", label))
             button.clicked.connect(lambda _=False, p=payload: hold_up(p))
-            row.addWidget(button)
+            buttons.addWidget(button, *divmod(index, CAMERA_BUTTONS_PER_ROW))
         nothing = QPushButton(self.tr("Nothing"))
         nothing.setObjectName("sim_camera_clear")
-        nothing.setAccessibleName(self.tr("Take the QR code away from the camera"))
+        nothing.setAccessibleName(self.tr("Take the code away from the camera"))
         nothing.clicked.connect(lambda: hold_up(None))
-        row.addWidget(nothing)
-        row.addStretch(1)
-        return row
+        buttons.addWidget(nothing, *divmod(len(camera_codes), CAMERA_BUTTONS_PER_ROW))
+        rows.addLayout(buttons)
+        return rows
 
     def _on_simulator_event(self, _event: object) -> None:
         self._signals.changed.emit()
 
     def _toggle_door(self, compartment: Compartment) -> None:
         if self.simulator.door_open(compartment.board, compartment.lock):
+            if self._before_close is not None:
+                self._before_close(compartment)
             self.simulator.close_door(compartment.board, compartment.lock)
         else:
             self.simulator.open_door(compartment.board, compartment.lock)
@@ -153,7 +162,10 @@ class SimulatorConsole(QWidget):
         # The jam boxes are the only place latches get jammed in the demo, so they already show the truth.
         for row, compartment in enumerate(self.layout_):
             door_open = self.simulator.door_open(compartment.board, compartment.lock)
-            door_item = QTableWidgetItem(self.tr("OPEN") if door_open else self.tr("closed"))
+            occupied = self.simulator.occupied(compartment.board, compartment.lock)
+            door_text = self.tr("OPEN") if door_open else self.tr("closed")
+            ir_text = self.tr("IR: parcel") if occupied else self.tr("IR: empty")
+            door_item = QTableWidgetItem(f"{door_text}, {ir_text}")
             door_item.setForeground(Qt.GlobalColor.darkRed if door_open else Qt.GlobalColor.darkGreen)
             self.table.setItem(row, 1, door_item)
             button = self._door_buttons[compartment.id]
@@ -165,7 +177,7 @@ class SimulatorConsole(QWidget):
             )
             parcel_box = self._parcel_boxes[compartment.id]
             parcel_box.blockSignals(True)
-            parcel_box.setChecked(self.simulator.occupied(compartment.board, compartment.lock))
+            parcel_box.setChecked(occupied)
             parcel_box.blockSignals(False)
         for board, box in zip(self._boards, self._board_boxes, strict=True):
             box.blockSignals(True)

@@ -49,7 +49,7 @@ from kiosk.backend.remote import (
 )
 from kiosk.backend.status import LinkState, LinkStatus
 from kiosk.core.clock import ManualClock
-from kiosk.core.model import AuditEntry, ParcelState, SyncTally
+from kiosk.core.model import AuditEntry, ParcelState, Size, SyncTally
 from kiosk.core.ports import VerificationUnavailable
 from kiosk.store import SqliteStore
 from kiosk.testing.fake_platform import FakePlatform, hash_code
@@ -848,6 +848,111 @@ def test_verify_pickup_outside_a_running_link_or_with_a_bad_hash_is_unavailable(
                 await link.verify_pickup(b"short")
         with pytest.raises(VerificationUnavailable, match="not running"):
             await link.verify_pickup(bytes(32))
+
+    run(scenario)
+
+
+def test_verify_return_finds_a_return_code_the_locker_does_not_know_and_only_as_a_return(
+    rig: Rig, fake: FakePlatform
+) -> None:
+    fake.add_return(code="RETLATE0001", size="L", return_id="ret-late", parcel_id="RX-LATE")
+    fake.add_expected_parcel(parcel_id="PX-PICK", code="73914821")
+    code_hash = bytes.fromhex(hash_code(fake.code_key, "RETLATE0001"))
+    client = NotingClient(fake.url, LOCKER_ID, SECRET)
+
+    async def scenario() -> tuple[Any, Any, Any, Any]:
+        async with running(rig.link(client, poll_wait_s=30)) as link:
+            await until(client.polling.is_set, "the long poll")
+            found = await link.verify_return(code_hash)
+            unknown = await link.verify_return(bytes(32))
+            # A pickup code is no return code, and a return code opens no parcel.
+            pickup_as_return = await link.verify_return(bytes.fromhex(hash_code(fake.code_key, "73914821")))
+            return_as_pickup = await link.verify_pickup(code_hash)
+            assert link.online() and rig.status.state.source == "verify"
+            return found, unknown, pickup_as_return, return_as_pickup
+
+    found, unknown, pickup_as_return, return_as_pickup = run(scenario)
+    assert found is not None
+    assert (found.return_id, found.parcel_id, found.size, found.code_hash, found.expires_at) == (
+        "ret-late", "RX-LATE", Size.L, code_hash, None)
+    assert unknown is None and pickup_as_return is None and return_as_pickup is None
+    assert client.arguments("verify") == ["return", "return", "return", "pickup"]
+    assert client.threads("verify") <= {"platform-verify-0", "platform-verify-1"}
+
+
+def test_verify_return_with_the_platform_down_fails_quickly_and_says_why(rig: Rig) -> None:
+    client = NotingClient(f"http://127.0.0.1:{closed_port()}", LOCKER_ID, SECRET, connect_timeout_s=1.0)
+
+    async def scenario() -> float:
+        async with running(rig.link(client)) as link:
+            started = time.monotonic()
+            with pytest.raises(VerificationUnavailable, match="unreachable"):
+                await link.verify_return(bytes(32))
+            took = time.monotonic() - started
+            assert not link.online() and rig.status.online is False
+            assert rig.status.state.source == "verify"
+            return took
+
+    took = run(scenario)
+    assert took < 1.0, f"took {took:.2f} s"
+
+
+def test_verify_return_gives_up_at_its_deadline_and_shares_the_workers_with_pickups(
+    rig: Rig, fake: FakePlatform
+) -> None:
+    fake.set_faults(latency_s=30.0, operations={"verifyCode"})
+    client = NotingClient(fake.url, LOCKER_ID, SECRET, read_timeout_s=60.0)
+
+    async def scenario() -> tuple[list[float], float]:
+        took: list[float] = []
+        async with running(rig.link(client, verify_timeout_s=0.3)) as link:
+            for verify in (link.verify_return, link.verify_pickup):  # both workers stuck on the platform
+                started = time.monotonic()
+                with pytest.raises(VerificationUnavailable, match=r"did not answer within 0\.3 s"):
+                    await verify(bytes(32))
+                took.append(time.monotonic() - started)
+            started = time.monotonic()
+            with pytest.raises(VerificationUnavailable, match="has not answered the last verifications"):
+                await link.verify_return(bytes(32))
+            took.append(time.monotonic() - started)
+            assert rig.status.online is False
+            stopping = time.monotonic()
+        return took, time.monotonic() - stopping
+
+    took, stop_took = run(scenario)
+    assert all(0.3 <= seconds < 1.5 for seconds in took[:2]) and took[2] < 0.1, took
+    assert stop_took < 1.0, f"stop took {stop_took:.2f} s with verifications in flight"
+    assert link_threads() == []
+    fake.set_faults()
+
+
+def test_verify_return_refuses_a_reply_that_does_not_verify(rig: Rig, fake: FakePlatform) -> None:
+    fake.add_return(code="RETSIGNED001", size="S")
+    fake.set_faults(bad_signature=1, operations={"verifyCode"})
+
+    async def scenario() -> None:
+        async with running(rig.link(NotingClient(fake.url, LOCKER_ID, SECRET))) as link:
+            with pytest.raises(VerificationUnavailable, match="bad_signature"):
+                await link.verify_return(bytes.fromhex(hash_code(fake.code_key, "RETSIGNED001")))
+            assert rig.status.state.online is False and rig.status.state.source == "verify"
+
+    run(scenario)
+
+
+def test_verify_return_outside_a_running_link_or_with_a_bad_hash_is_unavailable(
+    rig: Rig, fake: FakePlatform
+) -> None:
+    async def scenario() -> None:
+        link = rig.link(NotingClient(fake.url, LOCKER_ID, SECRET))
+        with pytest.raises(VerificationUnavailable, match="not running"):
+            await link.verify_return(bytes(32))
+        async with running(link):
+            with pytest.raises(VerificationUnavailable, match="32 bytes"):
+                await link.verify_return(b"short")
+            with pytest.raises(VerificationUnavailable, match="32 bytes"):
+                await link.verify_return("00" * 32)  # type: ignore[arg-type]
+        with pytest.raises(VerificationUnavailable, match="not running"):
+            await link.verify_return(bytes(32))
 
     run(scenario)
 

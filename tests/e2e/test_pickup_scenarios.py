@@ -313,13 +313,11 @@ def test_a_door_that_did_not_open_is_reported_at_the_door_and_pulsed_again(kiosk
     assert "report" in kiosk.text().lower()
 
 
-def test_send_or_return_says_plainly_that_it_is_not_offered_yet(kiosk):
+def test_send_or_return_asks_for_the_return_code_and_cancel_goes_home(kiosk):
     kiosk.tap("return_button")
-    assert kiosk.screen() == "home"
-    kiosk.wait_until(lambda: "not available" in kiosk.text(), what="the notice")
-    kiosk.clock.advance(kiosk.config.timers.thank_you_s)
-    kiosk.wait_until(lambda: "not available" not in kiosk.text(), what="the notice to go away")
-    assert "return_not_available" in kiosk.audit_kinds()
+    kiosk.wait_screen("return_code")
+    kiosk.tap("cancel_button")
+    kiosk.wait_screen("home")
 
 
 def test_the_door_screen_speaks_only_of_the_doors_still_open(kiosk):

@@ -405,10 +405,31 @@ class FakePlatform:
 
     # what the platform received --------------------------------------------------------------------
 
-    def events(self) -> list[dict[str, Any]]:
-        """Every event accepted, in arrival order, each once (as the locker sent it)."""
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every event accepted (of `kind`, e.g. "deposited", when given), in arrival order, each once (as
+        the locker sent it)."""
         with self._using_store() as store:
-            return store.events()
+            received = store.events()
+        return received if kind is None else [event for event in received if event["kind"] == kind]
+
+    def pickup_codes(self) -> dict[str, str]:
+        """parcel id -> the pickup code the locker made for it (the deposited events' pickup_code), which
+        the platform passes on to the recipient. Parcels whose code the platform issued have none here."""
+        return {event["parcel_id"]: event["details"]["pickup_code"] for event in self.events("deposited")
+                if isinstance(event["details"].get("pickup_code"), str)}
+
+    def returned_receipts(self) -> dict[str, str]:
+        """return id -> the receipt code the customer was shown (the returned events' receipt_code)."""
+        return {event["details"]["return_id"]: event["details"]["receipt_code"]
+                for event in self.events("returned")
+                if isinstance(event["details"].get("return_id"), str)
+                and isinstance(event["details"].get("receipt_code"), str)}
+
+    def occupancy(self) -> dict[str, str]:
+        """compartment id -> parcel id: where the events say parcels are (deposited and returned put one
+        in, picked_up and collected take it out)."""
+        with self._using_store() as store:
+            return store.occupancy()
 
     def event_deliveries(self) -> int:
         """How many times events were POSTed (every POST to the events path, duplicates and failures too)."""

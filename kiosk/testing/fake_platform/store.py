@@ -295,6 +295,13 @@ class PlatformStore:
             rows = self._connection.execute("SELECT body FROM events ORDER BY seq").fetchall()
         return [_loads(body) for (body,) in rows]
 
+    def occupancy(self) -> dict[str, str]:
+        """compartment id -> parcel id, as the events have told it."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT compartment_id, parcel_id FROM occupancy ORDER BY compartment_id").fetchall()
+        return {compartment: parcel for compartment, parcel in rows}
+
     # registration ----------------------------------------------------------------------------------
 
     def register(self, registration: dict[str, Any]) -> tuple[int, list[str]]:
