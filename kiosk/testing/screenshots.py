@@ -53,6 +53,17 @@ def capture_all(out_dir: Path, language: str) -> list[Path]:
                 kiosk.shutdown()
                 simulator.stop()
         with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
+            config = make_test_config(Path(scratch), courier={"accept_unannounced": True})
+            simulator = simulator_for(config)
+            kiosk = KioskDriver(config, simulator, size=size)
+            if language != "en":
+                kiosk.tap("language_button")
+            try:
+                walk_courier_and_return_screens(kiosk, shooter(kiosk))
+            finally:
+                kiosk.shutdown()
+                simulator.stop()
+        with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
             config = make_test_config(Path(scratch), camera=False)
             platform = start_platform_for(config, Path(scratch) / "platform.sqlite")
             config = connect_to_platform(config, platform)
@@ -70,7 +81,6 @@ def capture_all(out_dir: Path, language: str) -> list[Path]:
 
 
 def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
-    from kiosk.core.payloads import courier_badge_payload
     from kiosk.testing.driver import KioskDriver
     from kiosk.ui.camera_preview import CameraPreview
 
@@ -87,10 +97,6 @@ def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
     kiosk.wait_screen("home")
     if kiosk.window.accessible_mode():  # the same person is still here: the mode stays until they switch
         kiosk.tap("accessibility_button")
-    kiosk.tap("return_button")
-    kiosk.wait_until(lambda: "notice_label" in kiosk.visible_names(), what="the home notice")
-    shot("home-returns_notice")
-    kiosk.clock.advance(kiosk.config.timers.thank_you_s)
     kiosk.sim.disconnect()
     kiosk.wait_until(lambda: "out_of_service_label" in kiosk.visible_names(), what="out of service")
     shot("home-out_of_service")
@@ -99,10 +105,6 @@ def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
     kiosk.camera.show_qr("https://shop.example.com/order/4711")
     kiosk.wait_until(lambda: "notice_label" in kiosk.visible_names(), what="the foreign-code notice")
     shot("home-foreign_code")
-    kiosk.camera.show_qr(courier_badge_payload("COURIER-17", "K7Q2M9X4P8R3T6W1"))
-    kiosk.wait_until(lambda: kiosk.audit_kinds().count("courier_badge_scanned") == 1, what="the badge read")
-    shot("home-courier_badge")
-    kiosk.camera.clear()
     kiosk.clock.advance(kiosk.config.timers.thank_you_s)
     kiosk.tap("pickup_button")
     kiosk.wait_screen("pickup_code")
@@ -184,6 +186,144 @@ def walk_every_screen(kiosk: object, shot: Callable[[str], None]) -> None:
         kiosk.type_code("000000")
     kiosk.wait_screen("locked_out")
     shot("locked_out")
+
+
+def _door_opened_for(kiosk: object) -> str:
+    """The compartment the door screen shows open now (the one the kiosk chose)."""
+    from kiosk.core.flows.views import DoorOpenView
+    from kiosk.testing.driver import KioskDriver
+
+    assert isinstance(kiosk, KioskDriver)
+    kiosk.wait_screen("door_open")
+
+    def confirmed() -> bool:
+        view = kiosk.app.flows.screen.view
+        return isinstance(view, DoorOpenView) and not view.waiting_for_unlock
+
+    kiosk.wait_until(confirmed, what="the door confirmed open")
+    view = kiosk.app.flows.screen.view
+    assert isinstance(view, DoorOpenView)
+    compartment = view.compartment_ids[-1]
+    kiosk.wait_door_open(compartment)
+    return compartment
+
+
+def _type_keys(kiosk: object, text: str) -> None:
+    from kiosk.testing.driver import KioskDriver
+
+    assert isinstance(kiosk, KioskDriver)
+    for character in text:
+        kiosk.tap("key_dash" if character == "-" else f"key_{character}")
+
+
+def walk_courier_and_return_screens(kiosk: object, shot: Callable[[str], None]) -> None:
+    """A customer's return, then a courier: login, drop-off (too small, closed empty, unannounced),
+    collection (one parcel left inside), summary."""
+    from kiosk.testing.driver import KioskDriver
+
+    assert isinstance(kiosk, KioskDriver)
+    courier = kiosk.seed_courier(badge="K7Q2M9X4P8R3T6W1", courier_id="COURIER-17", pin="2468",
+                                 display_name="Sam Carter")
+    labels = [kiosk.seed_expected(f"JJD00039000777{n:04d}", size=size)
+              for n, size in enumerate(("S", "M", "S"))]
+    overdue = kiosk.seed_parcel(size="M", code="909090")
+    kiosk.advance(73 * 3600)  # its pickup window has ended: a courier collects it
+    authorised = kiosk.seed_return("RETURN0042", size="S")
+
+    kiosk.tap("return_button")
+    kiosk.wait_screen("return_code")
+    shot("return_code")
+    _type_keys(kiosk, "WRONG0042")
+    kiosk.tap("key_ok")
+    kiosk.wait_until(lambda: "status_label" in kiosk.visible_names() and kiosk.screen() == "return_code",
+                     what="the wrong return code")
+    shot("return_code-wrong")
+    kiosk.tap("cancel_button")
+    kiosk.wait_screen("home")
+    kiosk.tap("return_button")
+    kiosk.wait_screen("return_code")
+    _type_keys(kiosk, authorised.code)
+    kiosk.tap("key_ok")
+    kiosk.wait_screen("return_size")
+    shot("return_size")
+    kiosk.tap("size_S")
+    returned_into = _door_opened_for(kiosk)
+    shot("door_open-return")
+    kiosk.sim.close_door(returned_into, ir=True)
+    kiosk.wait_screen("receipt")
+    shot("receipt")
+    kiosk.tap("done_button")
+    kiosk.wait_screen("home")
+
+    kiosk.tap("courier_button")
+    kiosk.wait_screen("courier_login")
+    shot("courier_login")
+    _type_keys(kiosk, courier.courier_id)
+    kiosk.tap("key_ok")
+    _type_keys(kiosk, "1111")
+    kiosk.tap("login_button")
+    kiosk.wait_until(lambda: "status_label" in kiosk.visible_names() and kiosk.audit_kinds().count(
+        "courier_login_failed") == 1, timeout=10, what="the wrong PIN")
+    shot("courier_login-wrong")
+    kiosk.tap("cancel_button")
+    kiosk.wait_screen("home")
+    kiosk.camera.show_qr(courier.badge_qr)
+    kiosk.wait_screen("courier_menu", timeout=10)
+    kiosk.camera.clear()
+    shot("courier_menu")
+    kiosk.tap("courier_dropoff_button")
+    kiosk.wait_screen("courier_scan")
+    shot("courier_scan")
+    kiosk.scanner.scan(labels[0].barcode or "")
+    first = _door_opened_for(kiosk)
+    shot("door_open-courier")
+    kiosk.tap("too_small_button")
+    kiosk.wait_until(lambda: _door_opened_for(kiosk) != first, what="a bigger compartment")
+    shot("door_open-courier_moved")
+    bigger = _door_opened_for(kiosk)
+    kiosk.sim.close_door(first, ir=False)
+    kiosk.sim.close_door(bigger, ir=True)
+    kiosk.wait_until(lambda: kiosk.screen() == "courier_scan" and "notice_label" in kiosk.visible_names(),
+                     what="the deposit confirmed")
+    shot("courier_scan-deposited")
+    kiosk.scanner.scan(labels[1].barcode or "")
+    shut_empty = _door_opened_for(kiosk)
+    kiosk.sim.close_door(shut_empty, ir=False)
+    kiosk.wait_screen("deposit_check")
+    shot("deposit_check")
+    kiosk.tap("skip_button")
+    kiosk.wait_screen("courier_scan")
+    shot("courier_scan-not_deposited")
+    kiosk.scanner.scan("UNANNOUNCED-4711")
+    kiosk.wait_screen("courier_size")
+    shot("courier_size")
+    kiosk.tap("cancel_button")
+    kiosk.wait_screen("courier_scan")
+    kiosk.tap("courier_menu_button")
+    kiosk.wait_screen("courier_menu")
+    kiosk.tap("courier_collect_button")
+    kiosk.wait_screen("courier_collect")
+    shot("courier_collect")
+    kiosk.tap("open_all_button")
+    kiosk.wait_screen("door_open")
+    assert overdue.compartment is not None
+    kiosk.wait_door_open(overdue.compartment)
+    kiosk.wait_door_open(returned_into)
+    shot("door_open-collect")
+    kiosk.sim.close_door(returned_into, ir=False)
+    kiosk.sim.close_door(overdue.compartment, ir=True)  # the courier left it inside
+    kiosk.wait_screen("deposit_check")
+    shot("deposit_check-still_inside")
+    kiosk.tap("skip_button")
+    kiosk.wait_screen("courier_collect")
+    shot("courier_collect-after")
+    kiosk.tap("courier_menu_button")
+    kiosk.wait_screen("courier_menu")
+    kiosk.tap("courier_logout_button")
+    kiosk.wait_screen("courier_summary")
+    shot("courier_summary")
+    kiosk.tap("done_button")
+    kiosk.wait_screen("home")
 
 
 def walk_online_screens(kiosk: object, shot: Callable[[str], None]) -> None:
