@@ -267,6 +267,7 @@ def walk_courier_and_return_screens(kiosk: object, shot: Callable[[str], None]) 
     shot("courier_login-wrong")
     kiosk.tap("cancel_button")
     kiosk.wait_screen("home")
+    assert courier.badge_qr is not None
     kiosk.camera.show_qr(courier.badge_qr)
     kiosk.wait_screen("courier_menu", timeout=10)
     kiosk.camera.clear()

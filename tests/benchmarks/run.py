@@ -6,6 +6,9 @@
 - tap on OK -> the unlock frame read by a Kerong simulator on a real pseudo-terminal at 19200 baud
 - the longest event-loop stall during scripted pickups (a 5 ms heartbeat timer's worst lateness)
 
+- a courier's 20-parcel batch (courier_batch.py): scan -> unlock frame, door shut -> ready for the next
+  scan, taps per parcel, the longest stall
+
 - the Kerong driver alone on a pty: unlock call -> frame at the board and -> status reads open; one status
   sweep of 10 boards; as ratios to the wire time the simulated board's replies take at 19200 baud
 
@@ -403,6 +406,10 @@ def main() -> int:
     report("scan screen preview while decoding", scans["preview_fps"], "fps", "the camera's 30 fps")
     report("frames decoded meanwhile", scans["decode_fps"], "fps", "")
     report("longest event-loop stall on the scan screen", scans["preview_stall"], "ms", "<= 50 ms")
+
+    import courier_batch  # tests/benchmarks/courier_batch.py
+
+    courier_batch.run(report)
     return 0
 
 
