@@ -94,22 +94,16 @@ class MainWindow(QMainWindow):
 
         self._stack = ScreenStack()
         self._stack.setObjectName("screens")
+        # Screens are built the first time they are needed: most visitors see three or four of the twenty,
+        # and building them all would cost start-up time and memory for screens a locker may never show.
+        self._screen_classes = {screen_class.screen_id: screen_class for screen_class in SCREEN_CLASSES}
         self._screens: dict[ScreenId, ScreenWidget[Any]] = {}
-        for screen_class in SCREEN_CLASSES:
-            screen = screen_class(bridge.send)
-            self._screens[screen.screen_id] = screen
-            self._stack.addWidget(screen)
         self.setCentralWidget(self._stack)
 
         home = self.home_screen
         home.set_location(layout_info or "")
         home.language_requested.connect(self.switch_language)
         home.accessibility_toggled.connect(self.set_accessible_mode)
-
-        scan_screen = self._screens[ScreenId.PICKUP_SCAN]
-        assert isinstance(scan_screen, PickupScanScreen)
-        bridge.frame_ready.connect(scan_screen.preview.show_frame)
-        scan_screen.preview.frame_consumed.connect(bridge.frame_shown)
 
         # The filter installed last sees an event first: the activity filter must see every key press
         # before the wedge filter holds it back (or swallows it into a scan).
@@ -134,9 +128,20 @@ class MainWindow(QMainWindow):
             self.setGeometry(self.screen().geometry())
             self.setWindowState(Qt.WindowState.WindowFullScreen)
 
+    def _screen(self, screen_id: ScreenId) -> ScreenWidget[Any]:
+        screen = self._screens.get(screen_id)
+        if screen is None:
+            screen = self._screen_classes[screen_id](self._bridge.send)
+            self._screens[screen_id] = screen
+            self._stack.addWidget(screen)
+            if isinstance(screen, PickupScanScreen):
+                self._bridge.frame_ready.connect(screen.preview.show_frame)
+                screen.preview.frame_consumed.connect(self._bridge.frame_shown)
+        return screen
+
     @property
     def home_screen(self) -> HomeScreen:
-        screen = self._screens[ScreenId.HOME]
+        screen = self._screen(ScreenId.HOME)
         assert isinstance(screen, HomeScreen)
         return screen
 
@@ -149,10 +154,12 @@ class MainWindow(QMainWindow):
         return self._wedge
 
     def screen_widget(self, screen_id: ScreenId | str) -> ScreenWidget[Any]:
-        return self._screens[ScreenId(screen_id)]
+        """The widget of one screen (built now if it never was)."""
+        return self._screen(ScreenId(screen_id))
 
     def screen_widgets(self) -> list[ScreenWidget[Any]]:
-        return list(self._screens.values())
+        """Every screen's widget, building those never shown yet."""
+        return [self._screen(screen_id) for screen_id in self._screen_classes]
 
     def current_screen_id(self) -> str:
         current = self._stack.currentWidget()
@@ -169,7 +176,7 @@ class MainWindow(QMainWindow):
         if not isinstance(screen, Screen) or not isinstance(screen.id, ScreenId):
             log.error("Ignoring a screen change that is not a Screen: %r", screen)
             return
-        widget = self._screens[screen.id]
+        widget = self._screen(screen.id)
         if isinstance(screen.view, HomeView) and screen.view.idle_return:
             # The last visitor walked away: the next one starts from the kiosk's own defaults.
             self.set_language(self._default_language)
@@ -217,6 +224,8 @@ class MainWindow(QMainWindow):
         if not isinstance(state, DoorState):
             log.error("Ignoring door change of %s to %r: not a DoorState", compartment_id, state)
             return
-        door_screen = self._screens[ScreenId.DOOR_OPEN]
+        door_screen = self._screens.get(ScreenId.DOOR_OPEN)
+        if door_screen is None:
+            return  # never shown: it renders the doors' states from its view when it first is
         assert isinstance(door_screen, DoorOpenScreen)
         door_screen.set_door_state(compartment_id, state)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from kiosk.core.flows.views import ScreenId
 from kiosk.ui.screens.base import ScreenWidget
 from kiosk.ui.screens.courier_collect import CourierCollectScreen
 from kiosk.ui.screens.courier_login import CourierLoginScreen
@@ -29,8 +29,17 @@ from kiosk.ui.screens.return_size import ReturnSizeScreen
 from kiosk.ui.screens.thank_you import ThankYouScreen
 from kiosk.ui.widgets import IntentSink
 
-# Each takes the intent sink (CoreBridge.send) and builds its widgets once.
-SCREEN_CLASSES: tuple[Callable[[IntentSink], ScreenWidget[Any]], ...] = (
+
+class ScreenClass(Protocol):
+    """A screen widget class: built with the intent sink (CoreBridge.send), shows the screen `screen_id`."""
+
+    screen_id: ScreenId
+
+    def __call__(self, send: IntentSink, /) -> ScreenWidget[Any]: ...
+
+
+# Each builds its widgets once, the first time the main window needs it.
+SCREEN_CLASSES: tuple[ScreenClass, ...] = (
     HomeScreen,
     PickupCodeScreen,
     PickupScanScreen,
