@@ -233,6 +233,11 @@ class Store(Protocol):
         """The announced, not yet deposited parcel with this label barcode."""
         ...
 
+    def parcel_by_barcode(self, barcode: str) -> Parcel | None:
+        """The newest parcel with this label barcode in any state but expected (it went into the locker: it
+        may be there still, or picked up, expired or collected since); None when no such parcel exists."""
+        ...
+
     def courier(self, courier_id: str) -> CourierCredential | None:
         """Compared without regard to case."""
         ...

@@ -1019,6 +1019,20 @@ class SqliteStore(ResidentRecords):
                 (barcode,)).fetchone()
         return None if row is None else _parcel(row)
 
+    def parcel_by_barcode(self, barcode: str) -> Parcel | None:
+        """The newest parcel with exactly this label barcode that has been in the locker (any state but
+        expected: in the locker, picked up, expired, collected); None when there is none, and for blank text.
+        Newest by when it went in, so a label announced and delivered again finds its latest delivery."""
+        if not isinstance(barcode, str):
+            raise StoreError(f"a barcode must be text, not {type(barcode).__name__}")
+        if not barcode.strip():
+            return None
+        with self._read("look up a delivered parcel's barcode") as connection:
+            row = connection.execute(
+                f"SELECT {_PARCEL_COLUMNS} FROM parcels WHERE state <> 'expected' AND barcode = ? "
+                "ORDER BY COALESCE(deposited_at, created_at) DESC, rowid DESC LIMIT 1", (barcode,)).fetchone()
+        return None if row is None else _parcel(row)
+
     def courier(self, courier_id: str) -> CourierCredential | None:
         """The synced courier with this id, valid or not (the caller checks valid_until). Ids are compared
         without regard to (ASCII) case: badges upper-case them and people type them in any case. None for

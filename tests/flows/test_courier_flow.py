@@ -321,14 +321,14 @@ def test_an_accessible_recipients_parcel_goes_within_reach(rig: Rig) -> None:
     async def scenario() -> None:
         await rig.log_in()
         rig.intent(Intent.COURIER_DROPOFF)
-        assert await rig.deliver("LBL-FIRST") == "A2"  # the smallest that fits, lowest first
-        # Left: A1 (S, top edge 150 cm: out of reach), A3 (M, 90 cm), ... The recipient needs a reachable one.
-        assert await rig.deliver("LBL-WHEELCHAIR") == "A3"
-        assert await rig.deliver("LBL-LAST") == "A1"
+        # The smallest that fits, out of reach (A1, top edge 150 cm): A2 (120 cm) stays for those who need it.
+        assert await rig.deliver("LBL-FIRST") == "A1"
+        assert await rig.deliver("LBL-WHEELCHAIR") == "A2"
+        assert await rig.deliver("LBL-LAST") == "B1"  # no S left: the next size up, out of reach again
 
     rig.run(scenario)
     placed = rig.store.parcel("PX-LBL-WHEELCHAIR")
-    assert placed.compartment_id == "A3" and rig.by_id["A3"].height_cm <= 120
+    assert placed.compartment_id == "A2" and rig.by_id["A2"].height_cm <= 120
 
 
 def test_an_announced_parcel_with_a_platform_code_gets_no_new_code(rig: Rig) -> None:
@@ -356,16 +356,17 @@ def test_too_small_moves_the_parcel_to_the_next_bigger_compartment(rig: Rig) -> 
         rig.intent(Intent.COURIER_DROPOFF)
         scan(rig, "LBL-BULKY")
         await rig.door_confirmed()
-        assert door_view(rig).compartment_ids == ("A2",)
+        # A1 (S, 150 cm): out of reach, as the recipient needs no reachable one
+        assert door_view(rig).compartment_ids == ("A1",)
         view = door_view(rig)
         assert view.audience is DoorAudience.COURIER_DEPOSIT and view.parcel_id == "LBL-BULKY"
         rig.intent(Intent.TOO_SMALL)
-        assert door_view(rig).compartment_ids == ("A3",) and door_view(rig).moved_from == "A2"
+        assert door_view(rig).compartment_ids == ("B1",) and door_view(rig).moved_from == "A1"
         await rig.door_confirmed()
-        rig.close_empty("A2")  # the courier takes the parcel back out and shuts the small door
-        rig.put_parcel_and_close("A3")
+        rig.close_empty("A1")  # the courier takes the parcel back out and shuts the small door
+        rig.put_parcel_and_close("B1")
         await rig.until(lambda: rig.screen.id is ScreenId.COURIER_SCAN, "the deposit")
-        assert scan_view(rig).notice_compartment == "A3"
+        assert scan_view(rig).notice_compartment == "B1"
 
         scan(rig, "LBL-HUGE")  # XL: nothing is bigger than its door
         await rig.door_confirmed()
@@ -379,8 +380,8 @@ def test_too_small_moves_the_parcel_to_the_next_bigger_compartment(rig: Rig) -> 
 
     rig.run(scenario)
     stored = rig.store.parcel(parcel.id)
-    assert stored.compartment_id == "A3" and stored.state is ParcelState.IN_LOCKER
-    assert rig.store.compartment("A2").state is CompartmentState.FREE
+    assert stored.compartment_id == "B1" and stored.state is ParcelState.IN_LOCKER
+    assert rig.store.compartment("A1").state is CompartmentState.FREE
     assert rig.store.parcel("PX-LBL-HUGE").state is ParcelState.EXPECTED
     assert rig.store.compartment("B2").state is CompartmentState.FREE
     assert rig.audit_kinds().count("courier_too_small") == 2
@@ -396,45 +397,45 @@ def test_a_door_that_did_not_open_is_marked_and_another_opens(rig: Rig) -> None:
         scan(rig, "LBL-STUCK")
         await rig.door_confirmed()
         rig.intent(Intent.DOOR_FAILED)  # the kiosk saw it open; the courier says it is not
-        assert door_view(rig).compartment_ids == ("A1",) and door_view(rig).moved_from == "A2"
+        assert door_view(rig).compartment_ids == ("A2",) and door_view(rig).moved_from == "A1"
         await rig.door_confirmed()
-        rig.put_parcel_and_close("A1")
+        rig.put_parcel_and_close("A2")
         await rig.until(lambda: rig.screen.id is ScreenId.COURIER_SCAN, "the deposit")
         rig.intent(Intent.LOGOUT)
         assert rig.screen.view == CourierSummaryView("Kim Courier", delivered=1, refused=0, collected=0,
                                                      faults=1)
 
     rig.run(scenario)
-    assert rig.store.parcel(parcel.id).compartment_id == "A1"
-    status = rig.store.compartment("A2")
+    assert rig.store.parcel(parcel.id).compartment_id == "A2"
+    status = rig.store.compartment("A1")
     assert status.state is CompartmentState.OUT_OF_ORDER
     faults = [event for event in rig.store.outbox_batch(10) if event.kind is EventKind.DOOR_FAULT]
-    assert [event.compartment_id for event in faults] == ["A2"]
+    assert [event.compartment_id for event in faults] == ["A1"]
 
 
 def test_a_jammed_door_is_left_out_of_order_and_the_next_opens_by_itself(rig: Rig) -> None:
     rig.seed_courier("K-7", PIN)
     parcel = rig.seed_expected("LBL-JAM", Size.S)
-    rig.sim.jam(*rig.address("A2"))
+    rig.sim.jam(*rig.address("A1"))
 
     async def scenario() -> None:
         await rig.log_in()
         rig.intent(Intent.COURIER_DROPOFF)
         scan(rig, "LBL-JAM")
         await rig.until(lambda: isinstance(rig.screen.view, DoorOpenView)
-                        and rig.screen.view.compartment_ids == ("A1",), "the next compartment")
-        assert door_view(rig).moved_from == "A2"
+                        and rig.screen.view.compartment_ids == ("A2",), "the next compartment")
+        assert door_view(rig).moved_from == "A1"
         await rig.door_confirmed()
-        rig.put_parcel_and_close("A1")
+        rig.put_parcel_and_close("A2")
         await rig.until(lambda: rig.screen.id is ScreenId.COURIER_SCAN, "the deposit")
         rig.intent(Intent.LOGOUT)
         view = rig.screen.view
         assert isinstance(view, CourierSummaryView) and (view.delivered, view.faults) == (1, 1)
 
     rig.run(scenario)
-    assert rig.unlock_pulses("A2") == 2  # one retry before giving it up
-    assert rig.store.compartment("A2").state is CompartmentState.OUT_OF_ORDER
-    assert rig.store.parcel(parcel.id).compartment_id == "A1"
+    assert rig.unlock_pulses("A1") == 2  # one retry before giving it up
+    assert rig.store.compartment("A1").state is CompartmentState.OUT_OF_ORDER
+    assert rig.store.parcel(parcel.id).compartment_id == "A2"
 
 
 def test_every_door_failing_leaves_the_parcel_with_the_courier(rig: Rig) -> None:
@@ -523,8 +524,8 @@ def test_an_unannounced_parcel_is_accepted_with_a_photo_by_policy(make_rig: Call
                                        photo_taken=camera is not None and camera.photo is not None)
         rig.intent(Intent.CHOOSE_SIZE, size="m")
         await rig.door_confirmed()
-        assert door_view(rig).compartment_ids == ("A3",)
-        rig.put_parcel_and_close("A3")
+        assert door_view(rig).compartment_ids == ("B1",)
+        rig.put_parcel_and_close("B1")
         await rig.until(lambda: rig.screen.id is ScreenId.COURIER_SCAN, "the deposit")
         assert scan_view(rig).delivered == 1
 
@@ -532,7 +533,7 @@ def test_an_unannounced_parcel_is_accepted_with_a_photo_by_policy(make_rig: Call
     if camera is not None:
         assert camera.taken == 1
     event = next(event for event in rig.store.outbox_batch(10)
-                 if event.kind is EventKind.DEPOSITED and event.compartment_id == "A3")
+                 if event.kind is EventKind.DEPOSITED and event.compartment_id == "B1")
     assert event.details["unannounced"] is True and event.details["barcode"] == "UNKNOWN-LABEL-9"
     assert event.parcel_id is not None
     parcel = rig.store.parcel(event.parcel_id)
@@ -572,16 +573,16 @@ def test_a_door_closed_on_nothing_asks_the_courier_then_skip_records_nothing(rig
         rig.intent(Intent.COURIER_DROPOFF)
         scan(rig, "LBL-EMPTY")
         await rig.door_confirmed()
-        rig.close_empty("A2")  # the IR sensor reads the compartment empty
+        rig.close_empty("A1")  # the IR sensor reads the compartment empty
         check = await rig.screen_is(ScreenId.DEPOSIT_CHECK)
-        assert check.view == DepositCheckView("A2", "LBL-EMPTY", still_inside=False, courier=True)
+        assert check.view == DepositCheckView("A1", "LBL-EMPTY", still_inside=False, courier=True)
         rig.intent(Intent.SKIP)
         view = scan_view(rig)
         assert (view.notice, view.delivered, view.refused) == (CourierNotice.NOT_DEPOSITED, 0, 1)
 
     rig.run(scenario)
     assert rig.store.parcel(parcel.id).state is ParcelState.EXPECTED  # still expected: nothing delivered
-    assert rig.store.compartment("A2").state is CompartmentState.FREE
+    assert rig.store.compartment("A1").state is CompartmentState.FREE
     assert not [event for event in rig.store.outbox_batch(10) if event.kind is EventKind.DEPOSITED]
 
 
@@ -594,18 +595,18 @@ def test_a_door_closed_on_nothing_can_be_opened_again(rig: Rig) -> None:
         rig.intent(Intent.COURIER_DROPOFF)
         scan(rig, "LBL-AGAIN")
         await rig.door_confirmed()
-        rig.close_empty("A2")
+        rig.close_empty("A1")
         await rig.screen_is(ScreenId.DEPOSIT_CHECK)
         rig.intent(Intent.REOPEN)
-        assert door_view(rig).compartment_ids == ("A2",)
+        assert door_view(rig).compartment_ids == ("A1",)
         await rig.door_confirmed()
-        rig.put_parcel_and_close("A2")
+        rig.put_parcel_and_close("A1")
         await rig.until(lambda: rig.screen.id is ScreenId.COURIER_SCAN, "the deposit")
         assert scan_view(rig).delivered == 1
 
     rig.run(scenario)
-    assert rig.store.parcel(parcel.id).compartment_id == "A2"
-    assert rig.unlock_pulses("A2") == 2
+    assert rig.store.parcel(parcel.id).compartment_id == "A1"
+    assert rig.unlock_pulses("A1") == 2
     assert "courier_deposit_reopened" in rig.audit_kinds()
 
 

@@ -1243,3 +1243,69 @@ def test_the_courier_migration_is_bundled_fifth() -> None:
     source = REPO / "kiosk" / "store" / "migrations" / "0005_courier.sql"
     assert bundled_migrations()[4].label == "0005_courier"
     assert bundled_migrations()[4].sql == source.read_text(encoding="utf-8")
+
+
+# a label delivered before (the courier chart's ALREADY_HERE in any session) ------------------------------
+
+def deposited(store: SqliteStore, compartment_id: str, deposit: Deposit, at: float) -> None:
+    entry = store.journal_intent_deposit(compartment_id, DoorPurpose.DEPOSIT, deposit, at)
+    opened(store, entry, at)
+    store.journal_complete_deposit(entry.id, at, confirmed_by_ir=True)
+
+
+def test_a_parcel_is_found_by_its_label_once_it_went_in_whatever_became_of_it(store: SqliteStore) -> None:
+    sync(store, parcels=(expected("PX-1"), expected("PX-2")))
+    assert store.parcel_by_barcode("JJDPX-1") is None  # only announced: the courier still brings it
+    deposited(store, "A02", delivery("PX-1"), T0 + 10)
+    found = store.parcel_by_barcode("JJDPX-1")
+    assert found is not None and (found.id, found.state, found.compartment_id) == (
+        "PX-1", ParcelState.IN_LOCKER, "A02")
+    assert store.expected_parcel_by_barcode("JJDPX-1") is None
+
+    pickup = store.journal_intent("A02", DoorPurpose.PICKUP, ["PX-1"], T0 + 20)
+    store.journal_advance(pickup.id, JournalPhase.UNLOCK_SENT, T0 + 20)
+    store.journal_complete_pickup(pickup.id, T0 + 21)
+    found = store.parcel_by_barcode("JJDPX-1")
+    assert found is not None and (found.id, found.state) == ("PX-1", ParcelState.PICKED_UP)
+
+    deposited(store, "B02", delivery("PX-2"), T0 + 30)
+    store.expire_overdue(T0 + 100 * HOUR, 72)
+    found = store.parcel_by_barcode("JJDPX-2")
+    assert found is not None and found.state is ParcelState.EXPIRED
+    entry = store.journal_intent("B02", DoorPurpose.COLLECT, ["PX-2"], T0 + 101 * HOUR, courier_id="K1")
+    opened(store, entry, T0 + 101 * HOUR)
+    store.journal_complete_collection(entry.id, T0 + 101 * HOUR)
+    found = store.parcel_by_barcode("JJDPX-2")
+    assert found is not None and found.state is ParcelState.COLLECTED
+
+    deposited(store, "A03", delivery("LOCAL-1", barcode="3SNEW1", unannounced=True, size=Size.L), T0 + 40)
+    found = store.parcel_by_barcode("3SNEW1")
+    assert found is not None and found.id == "LOCAL-1"
+    assert store.parcel_by_barcode("3snew1") is None  # exactly this barcode, as expected_parcel_by_barcode
+
+
+def test_a_label_delivered_again_finds_its_newest_delivery_and_announced_again_is_expected(
+    store: SqliteStore,
+) -> None:
+    label = "JJD-AGAIN"
+    sync(store, parcels=(replace(expected("FIRST"), barcode=label),))
+    deposited(store, "A02", delivery("FIRST", barcode=label), T0 + 10)
+    sync(store, parcels=(replace(expected("SECOND"), barcode=label),), at=T0 + 11)
+    announced = store.expected_parcel_by_barcode(label)
+    assert announced is not None and announced.id == "SECOND"
+    found = store.parcel_by_barcode(label)
+    assert found is not None and found.id == "FIRST"  # the expected one is not "delivered before"
+    deposited(store, "B02", delivery("SECOND", barcode=label), T0 + 20)
+    found = store.parcel_by_barcode(label)
+    assert found is not None and (found.id, found.compartment_id) == ("SECOND", "B02")
+
+
+@pytest.mark.parametrize("barcode", ["", "   ", "NOWHERE"])
+def test_no_parcel_for_a_blank_or_unknown_label(store: SqliteStore, barcode: str) -> None:
+    assert store.parcel_by_barcode(barcode) is None
+
+
+@pytest.mark.parametrize("barcode", [None, b"JJD", 7])
+def test_a_label_that_is_not_text_is_refused_in_one_line(store: SqliteStore, barcode: object) -> None:
+    with pytest.raises(StoreError, match="a barcode must be text"):
+        store.parcel_by_barcode(barcode)  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ from kiosk.core.flows.views import (
     ScreenId,
     ViewModel,
 )
-from kiosk.core.inventory import choose_compartment
+from kiosk.core.inventory import ACCESSIBLE_MAX_HEIGHT_CM, choose_compartment
 from kiosk.core.locker import DoorFinish, DoorOutcome
 from kiosk.core.model import (
     Compartment,
@@ -184,6 +184,20 @@ SCREEN_OF_STATE: Mapping[str, ScreenId] = {
 }
 # States that pass straight on (or wait on the kiosk itself, not on the courier): no inactivity timer.
 _PASSING_STATES = frozenset({"verify", "checking", "placing", "photo"})
+
+
+def _choose_for(free: Sequence[CompartmentStatus], attempt: DepositAttempt) -> CompartmentStatus | None:
+    """The compartment for this parcel: the smallest that fits, within reach for a recipient who needs it.
+    Everyone else gets one out of reach when one of that size is free, so the few reachable compartments
+    stay free for the recipients who cannot use any other."""
+    assert attempt.needed is not None
+    best = choose_compartment(free, attempt.needed, accessible=attempt.accessible,
+                              bigger_than=attempt.bigger_than)
+    if best is None or attempt.accessible or best.compartment.height_cm > ACCESSIBLE_MAX_HEIGHT_CM:
+        return best
+    out_of_reach = [status for status in free if status.compartment.size is best.compartment.size
+                    and status.compartment.height_cm > ACCESSIBLE_MAX_HEIGHT_CM]
+    return choose_compartment(out_of_reach, attempt.needed, bigger_than=attempt.bigger_than) or best
 
 
 class CourierChart(FlowChart):
@@ -570,7 +584,7 @@ class CourierChart(FlowChart):
         return bool(self._compartments_to_open())
 
     def collect_door_failable(self, compartment_id: object = None) -> bool:
-        return self._failed_collect_door(compartment_id) is not None
+        return bool(self._failed_collect_doors(compartment_id))
 
     def still_inside_unanswered(self) -> bool:
         return self._unanswered() is not None
@@ -719,6 +733,11 @@ class CourierChart(FlowChart):
             return
         parcel = self._store.expected_parcel_by_barcode(label)
         if parcel is None:
+            # No parcel waits for this label, but one went into the locker with it before, in any session.
+            # (A label the platform announces again after its delivery is found as expected, above.)
+            if self._store.parcel_by_barcode(label) is not None:
+                self._notice(CourierNotice.ALREADY_HERE, label)
+                return
             self._unannounced(label, now)
             return
         if parcel.state is not ParcelState.EXPECTED:
@@ -792,8 +811,7 @@ class CourierChart(FlowChart):
                           None)
             attempt.retry_same = False
         if chosen is None:
-            chosen = choose_compartment(free, attempt.needed, accessible=attempt.accessible,
-                                        bigger_than=attempt.bigger_than)
+            chosen = _choose_for(free, attempt)
         if chosen is None:
             reason = attempt.no_room.value
             self._refuse_parcel(attempt.no_room, attempt.label, reason=reason, size=attempt.needed,
@@ -943,22 +961,25 @@ class CourierChart(FlowChart):
                 session.items[item.parcel_id] = replace(item, failed=False)
         self._doors.request_collection(compartment_id, tuple(parcel_ids), self._courier_id())
 
-    def _failed_collect_door(self, compartment_id: object) -> str | None:
+    def _failed_collect_doors(self, compartment_id: object) -> list[str]:
+        """The doors "did not open" is about. Named, that door; unnamed (the door screen has one button for
+        the batch), every door of the batch still open: the ones the courier emptied are closed by then, and
+        the kiosk cannot tell an open door the courier cannot get into from one not yet emptied. Those are
+        given up and taken out of order; their parcels stay recorded where they were, for a technician to
+        check, rather than be recorded as collected on the courier's word."""
         session = self._session
         open_doors = [cid for cid in session.batch if session.doors.get(cid) is DoorProgress.OPEN]
         if isinstance(compartment_id, str):
-            return compartment_id if compartment_id in open_doors else None
-        return open_doors[0] if len(open_doors) == 1 else None
+            return [compartment_id] if compartment_id in open_doors else []
+        return open_doors
 
     def leave_collect_door(self, compartment_id: object = None) -> None:
-        target = self._failed_collect_door(compartment_id)
-        if target is None:
-            return
-        self._store.audit("courier_door_failed", self._clock.now(), target, courier_id=self._courier_id())
-        if not self._doors.abandon(target, ABANDON_DID_NOT_OPEN, out_of_order=True):
-            log.warning("compartment %s: no collection to give up", target)
-        self._session.doors[target] = DoorProgress.FAULT
-        self._collection_news(target, DoorProgress.FAULT)
+        for target in self._failed_collect_doors(compartment_id):
+            self._store.audit("courier_door_failed", self._clock.now(), target, courier_id=self._courier_id())
+            if not self._doors.abandon(target, ABANDON_DID_NOT_OPEN, out_of_order=True):
+                log.warning("compartment %s: no collection to give up", target)
+            self._session.doors[target] = DoorProgress.FAULT
+            self._collection_news(target, DoorProgress.FAULT)
 
     def _unanswered(self) -> str | None:
         session = self._session
