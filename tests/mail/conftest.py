@@ -10,6 +10,13 @@ from mail_rig import DirectoryStore, RecordingHandler, SmtpServer, open_store
 
 
 @pytest.fixture(autouse=True)
+def qt_application_as_in_the_kiosk(qapp: Any) -> None:
+    """The mail service renders QR images and translates with Qt, always inside the kiosk's QApplication.
+    Qt objects made before any application exists set process-wide state that later broke the UI tests'
+    synthetic key events (a wedge burst read as typing), so the application comes first here too."""
+
+
+@pytest.fixture(autouse=True)
 def no_thread_outlives_the_test() -> Iterator[None]:
     before = set(threading.enumerate())
     yield
