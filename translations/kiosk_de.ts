@@ -349,13 +349,13 @@
     </message>
     <message>
         <location filename="../kiosk/ui/screens/courier_scan.py" line="129"/>
-        <source>Parcel %1 is already in this locker.</source>
-        <translation>Paket %1 liegt bereits in dieser Paketstation.</translation>
+        <source>Parcel %1 was delivered to this locker already.</source>
+        <translation>Paket %1 wurde bereits in diese Paketstation geliefert.</translation>
     </message>
     <message>
         <location filename="../kiosk/ui/screens/courier_scan.py" line="130"/>
-        <source>This parcel is already in this locker.</source>
-        <translation>Dieses Paket liegt bereits in dieser Paketstation.</translation>
+        <source>This parcel was delivered to this locker already.</source>
+        <translation>Dieses Paket wurde bereits in diese Paketstation geliefert.</translation>
     </message>
     <message>
         <location filename="../kiosk/ui/screens/courier_scan.py" line="133"/>

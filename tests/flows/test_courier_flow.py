@@ -610,7 +610,7 @@ def test_a_door_closed_on_nothing_can_be_opened_again(rig: Rig) -> None:
     assert "courier_deposit_reopened" in rig.audit_kinds()
 
 
-def test_a_scan_that_is_no_label_is_refused_cheaply_and_a_label_twice_is_already_here(
+def test_a_scan_that_is_no_label_is_refused_cheaply_and_a_label_again_is_already_here(
         rig: Rig) -> None:
     rig.seed_courier("K-7", PIN)
     rig.seed_expected("LBL-ONCE", Size.S)
@@ -622,7 +622,11 @@ def test_a_scan_that_is_no_label_is_refused_cheaply_and_a_label_twice_is_already
             scan(rig, payload)
             assert scan_view(rig).notice is CourierNotice.NOT_A_LABEL
         await rig.deliver("LBL-ONCE")
-        scan(rig, "LBL-ONCE")
+        scan(rig, "LBL-ONCE")  # the camera still sees it: the confirmation stays
+        view = scan_view(rig)
+        assert (view.notice, view.notice_parcel, view.delivered) == (CourierNotice.DEPOSITED, "LBL-ONCE", 1)
+        scan(rig, "   ")
+        scan(rig, "LBL-ONCE")  # shown again later: it is in the locker already
         view = scan_view(rig)
         assert (view.notice, view.delivered, view.refused) == (CourierNotice.ALREADY_HERE, 1, 0)
 

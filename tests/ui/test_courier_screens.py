@@ -320,7 +320,7 @@ def test_collecting_is_off_when_not_allowed_or_nothing_waits(
         (CourierScanView(3, 1, CourierNotice.NOT_DEPOSITED, "JJD0003900071"),
          "Parcel JJD0003900071 was not delivered. Please keep it.", "warning"),
         (CourierScanView(3, 1, CourierNotice.ALREADY_HERE, "JJD0003900071"),
-         "Parcel JJD0003900071 is already in this locker.", "warning"),
+         "Parcel JJD0003900071 was delivered to this locker already.", "warning"),
         (CourierScanView(3, 1, CourierNotice.NOT_A_LABEL, "LOCKER:0421:PICKUP:88412093"),
          "That was not a parcel label. Please scan the barcode on the label.", "warning"),
         (CourierScanView(3, 1, CourierNotice.DOOR_FAULT, "JJD0003900071"),

@@ -719,9 +719,13 @@ class CourierChart(FlowChart):
     def read_label(self, raw: object = None) -> None:
         session = self._session
         session.attempt = None
-        self._notice(None)
         now = self._clock.now()
         label = parcel_label(raw)
+        if label is not None and session.notice is CourierNotice.DEPOSITED and session.notice_parcel == label:
+            # The camera still sees the label of the parcel just put in: the courier has not moved on yet.
+            # Saying "already in this locker" now would hide the confirmation they are looking for.
+            return
+        self._notice(None)
         if label is None:
             length = len(raw) if isinstance(raw, bytes | str) else 0
             self._store.audit("courier_label_refused", now, reason="not_a_label", length=length,

@@ -126,8 +126,8 @@ class CourierScanScreen(ScreenWidget[CourierScanView]):
             return self.tr("The parcel was not delivered. Please keep it.")
         if notice is CourierNotice.ALREADY_HERE:
             if parcel:
-                return fill(self.tr("Parcel %1 is already in this locker."), parcel)
-            return self.tr("This parcel is already in this locker.")
+                return fill(self.tr("Parcel %1 was delivered to this locker already."), parcel)
+            return self.tr("This parcel was delivered to this locker already.")
         if notice is CourierNotice.NOT_A_LABEL:
             # What was scanned is not shown: it may be someone's pickup code.
             return self.tr("That was not a parcel label. Please scan the barcode on the label.")
