@@ -52,3 +52,7 @@ CREATE TABLE parcel_photos (
 
 -- Courier ids arrive upper-cased from badges and typed in any case at the keypad.
 CREATE INDEX couriers_by_id_in_any_case ON couriers (courier_id COLLATE NOCASE);
+
+-- A courier's scanned label finds the parcel delivered with it before (parcel_by_barcode), however long the
+-- history of the locker grows.
+CREATE INDEX parcels_by_barcode ON parcels (barcode) WHERE barcode IS NOT NULL AND state <> 'expected';
