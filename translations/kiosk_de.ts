@@ -791,21 +791,11 @@
     </message>
     <message>
         <location filename="../kiosk/ui/screens/home.py" line="160"/>
-        <source>Sending and returns are not available at this locker yet.</source>
-        <translation>Versand und Retouren sind an dieser Paketstation noch nicht möglich.</translation>
-    </message>
-    <message>
-        <location filename="../kiosk/ui/screens/home.py" line="162"/>
         <source>This code is not for this locker.</source>
         <translation>Dieser Code gilt nicht für diese Paketstation.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/home.py" line="164"/>
-        <source>Courier badge recognised, but courier mode is not available at this locker yet.</source>
-        <translation>Kurierausweis erkannt, aber der Kuriermodus ist an dieser Paketstation noch nicht verfügbar.</translation>
-    </message>
-    <message>
-        <location filename="../kiosk/ui/screens/home.py" line="170"/>
+        <location filename="../kiosk/ui/screens/home.py" line="165"/>
         <source>This locker is out of service for the moment. Your parcels are safe inside; please come back a little later.</source>
         <translation>Diese Paketstation ist gerade außer Betrieb. Ihre Pakete sind darin sicher; bitte kommen Sie etwas später wieder.</translation>
     </message>
@@ -907,7 +897,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../kiosk/ui/main_window.py" line="127"/>
+        <location filename="../kiosk/ui/main_window.py" line="121"/>
         <source>Parcel locker</source>
         <translation>Paketstation</translation>
     </message>

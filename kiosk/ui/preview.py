@@ -19,6 +19,18 @@ from PySide6.QtWidgets import QApplication
 from kiosk.core.flows.api import FlowListener
 from kiosk.core.flows.views import (
     CodeError,
+    CollectItem,
+    CollectReason,
+    CourierCollectView,
+    CourierLoginError,
+    CourierLoginView,
+    CourierMenuView,
+    CourierNotice,
+    CourierScanView,
+    CourierSizeView,
+    CourierSummaryView,
+    DepositCheckView,
+    DoorAudience,
     DoorOpenView,
     ErrorReason,
     ErrorView,
@@ -32,7 +44,11 @@ from kiosk.core.flows.views import (
     ParcelListView,
     PickupCodeView,
     PickupScanView,
+    ReceiptView,
     ReportProblemView,
+    ReturnCodeError,
+    ReturnCodeView,
+    ReturnSizeView,
     Screen,
     ScreenId,
     ThankYouView,
@@ -99,6 +115,55 @@ def sample_frame(width: int = 640, height: int = 480) -> np.ndarray:
     return frame
 
 
+LABEL = "JJD000390007123456789012"  # a long tracking number, still shown whole
+COLLECT_ITEMS = tuple(
+    CollectItem(f"P-{n:012X}", f"C{n:02d}", Size.L, CollectReason(("expired", "returned")[n % 2]),
+                collected=n == 1, failed=n == 2)
+    for n in range(1, 8)
+)
+
+
+def courier_and_return_screens() -> list[tuple[str, Screen]]:
+    """The longest texts each courier and return screen can show."""
+    return [
+        *[(f"courier_login_{error.value}", Screen(ScreenId.COURIER_LOGIN, CourierLoginView(
+            error, failures_in_a_row=1, can_scan=True))) for error in CourierLoginError],
+        ("courier_login_checking", Screen(ScreenId.COURIER_LOGIN, CourierLoginView(
+            checking=True, can_scan=True))),
+        ("courier_login_locked", Screen(ScreenId.COURIER_LOGIN, CourierLoginView(
+            CourierLoginError.WRONG_CREDENTIALS, failures_in_a_row=5, locked_seconds=600, can_scan=True))),
+        ("courier_menu", Screen(ScreenId.COURIER_MENU, CourierMenuView(
+            "Maximilian Alexander Müller-Lüdenscheidt", True, 12, 123, 45))),
+        ("courier_menu_no_collect", Screen(ScreenId.COURIER_MENU, CourierMenuView("Anna", False, 0, 0, 0))),
+        *[(f"courier_scan_{notice.value}", Screen(ScreenId.COURIER_SCAN, CourierScanView(
+            120, 14, notice, LABEL, "D05", Size.XL, can_scan=True))) for notice in CourierNotice],
+        ("courier_size", Screen(ScreenId.COURIER_SIZE, CourierSizeView(
+            LABEL, (Size.L, Size.XL), photo_taken=True))),
+        ("courier_collect", Screen(ScreenId.COURIER_COLLECT, CourierCollectView(COLLECT_ITEMS))),
+        ("courier_collect_empty", Screen(ScreenId.COURIER_COLLECT, CourierCollectView(()))),
+        ("courier_summary", Screen(ScreenId.COURIER_SUMMARY, CourierSummaryView(
+            "Maximilian Alexander Müller-Lüdenscheidt", 123, 14, 45, 3))),
+        *[(f"deposit_check_{inside}_{courier}", Screen(ScreenId.DEPOSIT_CHECK, DepositCheckView(
+            "D05", LABEL, still_inside=inside, courier=courier)))
+          for inside in (False, True) for courier in (True, False)],
+        ("door_open_courier_deposit", Screen(ScreenId.DOOR_OPEN, DoorOpenView(
+            ("C03",), sample_cells(["C03"]), False, DoorAudience.COURIER_DEPOSIT, LABEL, "A03"))),
+        ("door_open_courier_collect", Screen(ScreenId.DOOR_OPEN, DoorOpenView(
+            ("A07", "B02", "C03"), sample_cells(["A07", "B02", "C03"]), False,
+            DoorAudience.COURIER_COLLECT))),
+        ("door_open_return", Screen(ScreenId.DOOR_OPEN, DoorOpenView(
+            ("C03",), sample_cells(["C03"], waiting=True), True, DoorAudience.RETURN))),
+        *[(f"return_code_{error.value}", Screen(ScreenId.RETURN_CODE, ReturnCodeView(
+            error, failures_in_a_row=1, can_scan=True))) for error in ReturnCodeError],
+        ("return_code_checking", Screen(ScreenId.RETURN_CODE, ReturnCodeView(checking=True, can_scan=True))),
+        ("return_code_locked", Screen(ScreenId.RETURN_CODE, ReturnCodeView(
+            locked_seconds=90, can_scan=True))),
+        ("return_size", Screen(ScreenId.RETURN_SIZE, ReturnSizeView(Size.M, (Size.L,)))),
+        ("return_size_full", Screen(ScreenId.RETURN_SIZE, ReturnSizeView(Size.S, ()))),
+        ("receipt", Screen(ScreenId.RECEIPT, ReceiptView("K7Q2M9XD4FPA", "C03", "P-3F2A9C0B1D4E"))),
+    ]
+
+
 def sample_screens() -> list[tuple[str, Screen]]:
     """One or more sample view models per screen; the name becomes part of the file name."""
     parcels = (
@@ -109,7 +174,6 @@ def sample_screens() -> list[tuple[str, Screen]]:
     return [
         ("home", Screen(ScreenId.HOME, HomeView())),
         ("home_foreign_code", Screen(ScreenId.HOME, HomeView(notice=HomeNotice.FOREIGN_CODE))),
-        ("home_courier", Screen(ScreenId.HOME, HomeView(notice=HomeNotice.COURIER_NOT_AVAILABLE))),
         ("pickup_code", Screen(ScreenId.PICKUP_CODE, PickupCodeView())),
         ("pickup_code_wrong", Screen(ScreenId.PICKUP_CODE, PickupCodeView(CodeError.WRONG_CODE, 3, 5))),
         ("pickup_code_scan", Screen(ScreenId.PICKUP_CODE, PickupCodeView(can_scan=True))),
@@ -130,6 +194,7 @@ def sample_screens() -> list[tuple[str, Screen]]:
         ("more_time", Screen(ScreenId.MORE_TIME, MoreTimeView(12, ScreenId.PICKUP_CODE))),
         ("error_door", Screen(ScreenId.ERROR, ErrorView(ErrorReason.DOOR_FAULT, "A07"))),
         ("error_bus", Screen(ScreenId.ERROR, ErrorView(ErrorReason.BUS_DOWN))),
+        *courier_and_return_screens(),
     ]
 
 

@@ -13,27 +13,11 @@ from ui_rig import Kiosk
 
 from kiosk.core.flows.views import (
     CodeError,
-    CollectItem,
-    CollectReason,
-    CourierCollectView,
-    CourierLoginError,
-    CourierLoginView,
-    CourierMenuView,
-    CourierNotice,
-    CourierScanView,
-    CourierSizeView,
-    CourierSummaryView,
-    DepositCheckView,
-    DoorAudience,
     DoorOpenView,
     ParcelItem,
     ParcelListView,
     PickupCodeView,
     PickupScanView,
-    ReceiptView,
-    ReturnCodeError,
-    ReturnCodeView,
-    ReturnSizeView,
     Screen,
     ScreenId,
 )
@@ -45,55 +29,6 @@ from kiosk.ui.theme import HIGH_CONTRAST, LIGHT
 from kiosk.ui.widgets import KEY_PX, MIN_TOUCH_PX
 
 LONG_LIST = tuple(ParcelItem(f"p-{n}", f"C{n:02d}", Size.M, opened=False) for n in range(1, 8))
-LABEL = "JJD000390007123456789012"  # a long tracking number, still shown whole
-COLLECT_ITEMS = tuple(
-    CollectItem(f"P-{n:012X}", f"C{n:02d}", Size.L, CollectReason(("expired", "returned")[n % 2]),
-                collected=n == 1, failed=n == 2)
-    for n in range(1, 8)
-)
-
-
-def courier_and_return_screens() -> list[tuple[str, Screen]]:
-    """The longest texts each courier and return screen can show."""
-    return [
-        *[(f"courier_login_{error.value}", Screen(ScreenId.COURIER_LOGIN, CourierLoginView(
-            error, failures_in_a_row=1, can_scan=True))) for error in CourierLoginError],
-        ("courier_login_checking", Screen(ScreenId.COURIER_LOGIN, CourierLoginView(
-            checking=True, can_scan=True))),
-        ("courier_login_locked", Screen(ScreenId.COURIER_LOGIN, CourierLoginView(
-            CourierLoginError.WRONG_CREDENTIALS, failures_in_a_row=5, locked_seconds=600, can_scan=True))),
-        ("courier_menu", Screen(ScreenId.COURIER_MENU, CourierMenuView(
-            "Maximilian Alexander Müller-Lüdenscheidt", True, 12, 123, 45))),
-        ("courier_menu_no_collect", Screen(ScreenId.COURIER_MENU, CourierMenuView("Anna", False, 0, 0, 0))),
-        *[(f"courier_scan_{notice.value}", Screen(ScreenId.COURIER_SCAN, CourierScanView(
-            120, 14, notice, LABEL, "D05", Size.XL, can_scan=True))) for notice in CourierNotice],
-        ("courier_size", Screen(ScreenId.COURIER_SIZE, CourierSizeView(
-            LABEL, (Size.L, Size.XL), photo_taken=True))),
-        ("courier_collect", Screen(ScreenId.COURIER_COLLECT, CourierCollectView(COLLECT_ITEMS))),
-        ("courier_collect_empty", Screen(ScreenId.COURIER_COLLECT, CourierCollectView(()))),
-        ("courier_summary", Screen(ScreenId.COURIER_SUMMARY, CourierSummaryView(
-            "Maximilian Alexander Müller-Lüdenscheidt", 123, 14, 45, 3))),
-        *[(f"deposit_check_{inside}_{courier}", Screen(ScreenId.DEPOSIT_CHECK, DepositCheckView(
-            "D05", LABEL, still_inside=inside, courier=courier)))
-          for inside in (False, True) for courier in (True, False)],
-        ("door_open_courier_deposit", Screen(ScreenId.DOOR_OPEN, DoorOpenView(
-            ("C03",), sample_cells(["C03"]), False, DoorAudience.COURIER_DEPOSIT, LABEL, "A03"))),
-        ("door_open_courier_collect", Screen(ScreenId.DOOR_OPEN, DoorOpenView(
-            ("A07", "B02", "C03"), sample_cells(["A07", "B02", "C03"]), False,
-            DoorAudience.COURIER_COLLECT))),
-        ("door_open_return", Screen(ScreenId.DOOR_OPEN, DoorOpenView(
-            ("C03",), sample_cells(["C03"], waiting=True), True, DoorAudience.RETURN))),
-        *[(f"return_code_{error.value}", Screen(ScreenId.RETURN_CODE, ReturnCodeView(
-            error, failures_in_a_row=1, can_scan=True))) for error in ReturnCodeError],
-        ("return_code_checking", Screen(ScreenId.RETURN_CODE, ReturnCodeView(checking=True, can_scan=True))),
-        ("return_code_locked", Screen(ScreenId.RETURN_CODE, ReturnCodeView(
-            locked_seconds=90, can_scan=True))),
-        ("return_size", Screen(ScreenId.RETURN_SIZE, ReturnSizeView(Size.M, (Size.L,)))),
-        ("return_size_full", Screen(ScreenId.RETURN_SIZE, ReturnSizeView(Size.S, ()))),
-        ("receipt", Screen(ScreenId.RECEIPT, ReceiptView("K7Q2M9XD4FPA", "C03", "P-3F2A9C0B1D4E"))),
-    ]
-
-
 def all_screens() -> list[tuple[str, Screen]]:
     return [
         *sample_screens(),
@@ -106,7 +41,6 @@ def all_screens() -> list[tuple[str, Screen]]:
                                                PickupScanView(CodeError.MALFORMED, camera_connected=False))),
         ("pickup_code_foreign_scan", Screen(ScreenId.PICKUP_CODE,
                                             PickupCodeView(CodeError.FOREIGN, can_scan=True))),
-        *courier_and_return_screens(),
     ]
 
 

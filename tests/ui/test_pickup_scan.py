@@ -213,9 +213,6 @@ def test_the_keypad_screen_names_a_code_for_another_locker(kiosk_ui: Kiosk) -> N
     ("notice", "expected"),
     [
         (HomeNotice.FOREIGN_CODE, "This code is not for this locker."),
-        (HomeNotice.COURIER_NOT_AVAILABLE,
-         "Courier badge recognised, but courier mode is not available at this locker yet."),
-        (HomeNotice.RETURNS_NOT_AVAILABLE, "Sending and returns are not available at this locker yet."),
     ],
 )
 def test_home_explains_a_scan_it_could_not_serve(kiosk_ui: Kiosk, notice: HomeNotice, expected: str) -> None:

@@ -75,9 +75,7 @@ class ParcelItem:
 class HomeNotice(enum.Enum):
     """A short message on the home screen after a tap there could not be served."""
 
-    RETURNS_NOT_AVAILABLE = "returns_not_available"  # sending and returns are not offered (yet)
     FOREIGN_CODE = "foreign_code"  # a scanned code that is not a code for this locker
-    COURIER_NOT_AVAILABLE = "courier_not_available"  # a courier badge was scanned; no courier mode (yet)
 
 
 class PlatformConnection(enum.Enum):

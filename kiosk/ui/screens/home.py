@@ -156,13 +156,8 @@ class HomeScreen(ScreenWidget[HomeView]):
             set_label_text(self._platform_label, self.tr("○ Connecting…"))
         self._platform_label.setVisible(link is not PlatformConnection.STANDALONE)
         notice = self.view.notice
-        if notice is HomeNotice.RETURNS_NOT_AVAILABLE:
-            set_label_text(self._notice, self.tr("Sending and returns are not available at this locker yet."))
-        elif notice is HomeNotice.FOREIGN_CODE:
+        if notice is HomeNotice.FOREIGN_CODE:
             set_label_text(self._notice, self.tr("This code is not for this locker."))
-        elif notice is HomeNotice.COURIER_NOT_AVAILABLE:
-            set_label_text(self._notice, self.tr("Courier badge recognised, but courier mode is not "
-                                                 "available at this locker yet."))
         self._notice.setVisible(notice is not None)
         out_of_service = self.view.out_of_service
         set_label_text(
