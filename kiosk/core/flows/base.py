@@ -1,13 +1,12 @@
-"""What the courier and returns charts share: publishing screens, the screen timers on the injected Clock,
-"Need more time?", and the doors a deposit asks for.
+"""What the pickup, courier and returns charts share: publishing screens, the screen timers on the injected
+Clock, "Need more time?", checking codes against a limiter and with the platform, and the doors they ask for.
 
-A chart built on `FlowChart` rests in its `idle` state (no screen of its own) until the KioskController hands
-it the screen; it tells the controller through `on_end` when it is back in `idle`. Every atomic state names
-its screen in the subclass's SCREEN_OF_STATE; `_timeout(state)` says how long a state waits and which event
-its timer sends ("inactivity" on a waiting screen: it leads to more_time, which ends in "time_up");
+A chart built on `FlowChart` shows nothing while it rests in its RESTING_STATE: `idle` for courier mode and
+returns until the KioskController hands them the screen (they tell it through `on_end` when they are back in
+`idle`), `elsewhere` for the pickup chart while one of them has it. Every other atomic state names its screen
+in the subclass's SCREEN_OF_STATE; `_timeout(state)` says how long a state waits and which event its timer
+sends ("inactivity" on a waiting screen: it leads to more_time, which ends in "time_up");
 `_countdown(state)` makes a state re-render once a second (a lockout counting down).
-
-The pickup chart (pickup.py) predates this base and keeps its own copy of the same machinery.
 """
 
 from __future__ import annotations
@@ -16,14 +15,15 @@ import enum
 import logging
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from statemachine import State, StateChart
 
+from kiosk.core.codes import KeypadLimiter, LimiterStatus
 from kiosk.core.flows.views import MapCell, MoreTimeView, Screen, ScreenId, ViewModel
 from kiosk.core.locker import DoorFinish, DoorOutcome
 from kiosk.core.model import Compartment, Deposit, DoorPurpose, DoorState, Timers
-from kiosk.core.ports import Clock, TimerHandle
+from kiosk.core.ports import Clock, Store, TimerHandle
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,15 @@ class DepositDoors(Protocol):
         ...
 
     def door_states(self) -> Mapping[str, DoorState]: ...
+
+
+class Verdict(enum.Enum):
+    """What checking a typed or scanned code said."""
+
+    NONE = "none"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+    ASK_PLATFORM = "ask_platform"  # unknown here: the platform may know it (issued after the last sync)
 
 
 class DoorProgress(enum.Enum):
@@ -91,6 +100,53 @@ FINISHED = frozenset({DoorProgress.DEPOSITED, DoorProgress.EMPTY, DoorProgress.C
                       DoorProgress.STILL_INSIDE, DoorProgress.CLOSED})
 
 
+class CodeCheck(Protocol):
+    """A session's check of one code, as far as asking the platform about it goes."""
+
+    verdict: Verdict
+    unknown_hash: bytes  # the keyed hash being checked with the platform
+    verification: int  # which answer the chart waits for; later answers to older questions are stale
+
+
+class CanVerify(Protocol):
+    def can_verify(self) -> bool:
+        """Asking the platform is worth the person's wait (it answered recently)."""
+        ...
+
+
+class OnlineCodeCheck:
+    """Mixed into a FlowChart whose codes the platform may know while this locker does not yet (issued after
+    the last sync): the pickup and returns charts. Their `session_data` is a CodeCheck; they set
+    `_verifications`."""
+
+    _verifications: int  # questions asked of the platform so far
+
+    @property
+    def session_data(self) -> CodeCheck:
+        raise NotImplementedError
+
+    def ask_platform(self) -> bool:
+        return self.session_data.verdict is Verdict.ASK_PLATFORM
+
+    def awaited_verdict(self, attempt: object = None, **_answer: object) -> bool:
+        return attempt == self.session_data.verification
+
+    def _to_the_platform(self, online: CanVerify, code_hash: bytes) -> bool:
+        """A code unknown here: when the platform can be asked now, the verdict says to ask it (True)."""
+        if not online.can_verify():
+            return False
+        check = self.session_data
+        check.verdict = Verdict.ASK_PLATFORM
+        check.unknown_hash = code_hash
+        return True
+
+    def _next_verification(self) -> int:
+        """The number of a new question to the platform: the answer to it is the one awaited."""
+        self._verifications += 1
+        self.session_data.verification = self._verifications
+        return self._verifications
+
+
 def map_cells(layout: Sequence[Compartment], states: Mapping[str, DoorState],
               highlighted: Collection[str]) -> tuple[MapCell, ...]:
     """The locker map of a door screen, the doors of this person highlighted."""
@@ -111,12 +167,44 @@ def whole_seconds(seconds: float) -> int:
     return max(0, math.ceil(seconds - _EPSILON))
 
 
+def fail_closed_status(limiter: KeypadLimiter, now: float, lockout_s: float, *, limiter_name: str,
+                       locks: str = "the keypad") -> LimiterStatus:
+    """The limiter's status; if the store cannot say, what it guards counts as locked for `lockout_s` (fail
+    closed), so a broken database neither opens the keypad to guessing nor stops "cancel" from going home."""
+    try:
+        return limiter.status(now)
+    except Exception:
+        log.exception("cannot read the %s; treating %s as locked", limiter_name, locks)
+        return LimiterStatus(0, 0, None, lockout_s)
+
+
+def record_wrong_code(store: Store, limiter: KeypadLimiter, now: float, *, rejected: str, locked: str,
+                      **details: Any) -> bool:
+    """Count a wrong code (or credential) against `limiter` and audit it as `rejected`, with `details` and the
+    counts; when that locks the keypad, audit `locked` too. True when it is locked now: the screen shows the
+    lock rather than an error."""
+    status = limiter.record_failure(now)
+    store.audit(rejected, now, **details, failures_in_a_row=status.failures_in_a_row,
+                lockouts=status.lockouts)
+    if status.locked:
+        store.audit(locked, now, seconds=status.seconds_left, lockouts=status.lockouts)
+    return status.locked
+
+
 class FlowChart(StateChart):
-    """Base of the charts that take the screen over from the pickup chart. Subclasses declare the states
-    `idle` (initial) and `more_time`, fill SCREEN_OF_STATE, and implement `_view` and `_timeout`."""
+    """Base of the kiosk's charts. Subclasses declare the states `more_time` and RESTING_STATE (courier mode
+    and returns: `idle`, initial), fill SCREEN_OF_STATE, and implement `_view` and `_timeout`."""
 
     catch_errors_as_events = False  # a bug must surface in the controller's log, not vanish as an event
     SCREEN_OF_STATE: ClassVar[Mapping[str, ScreenId]] = {}
+    # The state in which another chart has the screen: this one publishes nothing there.
+    RESTING_STATE: ClassVar[str] = IDLE
+    # A failure under a timer reaches no caller (the clock's loop): it is logged under FLOW_NAME (None: the
+    # class's name), saying RECOVERY, and the chart is sent RECOVERY_EVENT, which must lead somewhere safe
+    # from every state.
+    FLOW_NAME: ClassVar[str | None] = None
+    RECOVERY_EVENT: ClassVar[str] = "abort"
+    RECOVERY: ClassVar[str] = "ending it"
 
     def __init__(
         self,
@@ -151,8 +239,8 @@ class FlowChart(StateChart):
 
     @property
     def active(self) -> bool:
-        """The chart has the screen (it is not resting in `idle`)."""
-        return self.state_id != IDLE
+        """The chart has the screen (it is not resting in RESTING_STATE)."""
+        return self.state_id != self.RESTING_STATE
 
     def set_screen_callback(self, on_screen: Callable[[Screen], None] | None) -> None:
         self._on_screen = on_screen
@@ -182,7 +270,8 @@ class FlowChart(StateChart):
             self._schedule_screen_timers(state)
 
     def publish(self) -> None:
-        """Hand the current screen to the callback if it is new; nothing while idle."""
+        """Hand the current screen to the callback if it is new (or a state was entered). Safe against a
+        callback that sends events. Nothing while resting."""
         if self._publishing:
             self._publish_again = True
             return
@@ -212,8 +301,8 @@ class FlowChart(StateChart):
     @property
     def screen(self) -> Screen:
         state = self.state_id
-        if state == IDLE:
-            raise LookupError(f"{type(self).__name__} is idle: it shows no screen")
+        if state == self.RESTING_STATE:
+            raise LookupError(f"{type(self).__name__} is {state}: it shows no screen")
         return Screen(self.SCREEN_OF_STATE[state], self._view(state))
 
     # for subclasses --------------------------------------------------------------------------------------
@@ -230,6 +319,9 @@ class FlowChart(StateChart):
 
     def _on_idle(self) -> None:
         """Entered `idle`: drop what the session knew."""
+
+    def _entering(self, state: str) -> None:
+        """Entering an atomic state other than `idle`, before its timers start."""
 
     def _more_time_view(self) -> MoreTimeView:
         return MoreTimeView(seconds_left=whole_seconds(self._more_time_deadline - self._clock.now()),
@@ -256,6 +348,7 @@ class FlowChart(StateChart):
             return
         self._running = True
         self._entered = True
+        self._entering(state.id)
         if state.id == MORE_TIME:
             self._more_time_deadline = self._clock.now() + self._timers.more_time_s
         self._schedule_screen_timers(state.id)
@@ -271,16 +364,17 @@ class FlowChart(StateChart):
         if timeout is not None:
             delay, event = timeout
             self._timeout_timer = self._clock.call_later(delay, lambda: self._timer_fired(generation, event))
-        if state == MORE_TIME or self._countdown(state) is not None:
-            self._schedule_tick(state, generation)
+        remaining = self._remaining(state)
+        if remaining is not None:
+            self._schedule_tick(state, generation, remaining)
 
-    def _remaining(self, state: str) -> float:
+    def _remaining(self, state: str) -> float | None:
+        """Seconds left of the countdown the state shows, or None when it shows none."""
         if state == MORE_TIME:
             return max(self._more_time_deadline - self._clock.now(), 0.0)
-        return self._countdown(state) or 0.0
+        return self._countdown(state)
 
-    def _schedule_tick(self, state: str, generation: int) -> None:
-        remaining = self._remaining(state)
+    def _schedule_tick(self, state: str, generation: int, remaining: float) -> None:
         # Tick when the whole number of seconds shown changes, so the countdown ends on time, not late.
         fraction = remaining - math.floor(remaining)
         delay = fraction if fraction > _EPSILON else min(TICK_S, remaining)
@@ -295,7 +389,7 @@ class FlowChart(StateChart):
         # Re-render the countdown; a locked state's eventless transition leaves when the lock ends.
         self._dispatch_from_timer("tick")
         if generation == self._timer_generation:
-            self._schedule_tick(state, generation)
+            self._schedule_tick(state, generation, self._remaining(state) or 0.0)
 
     def _timer_fired(self, generation: int, event: str) -> None:
         if generation == self._timer_generation:
@@ -303,14 +397,15 @@ class FlowChart(StateChart):
 
     def _dispatch_from_timer(self, event: str) -> None:
         # Nobody up the stack would catch it (the clock's loop): log it and give the screen back.
+        name = self.FLOW_NAME or type(self).__name__
         try:
             self.dispatch(event)
         except Exception:
-            log.exception("%s failed on timer event %r; ending it", type(self).__name__, event)
+            log.exception("%s failed on timer event %r; %s", name, event, self.RECOVERY)
             try:
-                self.dispatch("abort")
+                self.dispatch(self.RECOVERY_EVENT)
             except Exception:
-                log.exception("could not even end %s", type(self).__name__)
+                log.exception("%s could not recover: %r failed as well", name, self.RECOVERY_EVENT)
 
     def _cancel_screen_timers(self) -> None:
         self._timer_generation += 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from kiosk.core.codes import KeypadLimiter
@@ -108,10 +108,14 @@ VERIFY_DEADLINE_S = 10.0
 PHOTO_DEADLINE_S = 5.0
 
 
-class _DoorChart(Protocol):
-    """A chart that asks for deposit or collection doors."""
+class _DoorAsker(Protocol):
+    """A chart that asks for doors: what the door transaction answered goes back to it."""
 
     def door_outcome(self, compartment_id: str, outcome: DoorOutcome) -> None: ...
+
+
+class _DoorChart(_DoorAsker, Protocol):
+    """A chart that asks for deposit or collection doors: it hears how they ended, too."""
 
     def door_finished(self, compartment_id: str, finish: DoorFinish) -> None: ...
 
@@ -212,12 +216,12 @@ class KioskController:
             can_scan=camera is not None,
         )
         returns_desk.chart = self._returns
-        self._active: PickupChart | FlowChart = self._chart
+        self._active: FlowChart = self._chart
         self._screen = self._chart.screen
         self._shown_by: object = self._chart
-        self._chart.set_screen_callback(lambda screen: self._show_from(self._chart, screen))
-        for chart in (self._courier, self._returns):
+        for chart in (self._chart, self._courier, self._returns):
             chart.set_screen_callback(self._publisher(chart))
+        for chart in (self._courier, self._returns):
             chart.set_end_callback(self._sub_flow_ended)
         locker.add_listener(self)
 
@@ -239,7 +243,7 @@ class KioskController:
         return self._returns
 
     @property
-    def active_chart(self) -> PickupChart | FlowChart:
+    def active_chart(self) -> FlowChart:
         """The chart whose screens are shown now."""
         return self._active
 
@@ -349,23 +353,17 @@ class KioskController:
 
     async def _verify(self, attempt: int, code_hash: bytes) -> None:
         assert self._verifier is not None
-        parcels: tuple[Parcel, ...] = ()
-        unavailable = False
-        try:
-            credential = await asyncio.wait_for(self._verifier.verify_pickup(code_hash), VERIFY_DEADLINE_S)
-            if credential is not None:
-                parcels = tuple(self._store.add_pickup_credential(credential, self._clock.now()))
-        except asyncio.CancelledError:
-            raise
-        except (VerificationUnavailable, TimeoutError) as error:
-            log.warning("a code this locker does not know could not be checked online: %s",
-                        error or "no answer in time")
-            unavailable = True
-        except Exception:
-            log.exception("checking a code online failed")
-            unavailable = True
-        self._guarded(lambda: self._chart.dispatch("online_verdict", attempt=attempt, parcels=parcels,
+        parcels, unavailable = await self._asked_online(self._pickup_answer(self._verifier, code_hash),
+                                                        "a code")
+        self._guarded(lambda: self._chart.dispatch("online_verdict", attempt=attempt, parcels=parcels or (),
                                                    unavailable=unavailable))
+
+    async def _pickup_answer(self, verifier: OnlineVerifier, code_hash: bytes) -> tuple[Parcel, ...]:
+        """The parcels here that the platform's credential for this code opens, that credential kept."""
+        credential = await asyncio.wait_for(verifier.verify_pickup(code_hash), VERIFY_DEADLINE_S)
+        if credential is None:
+            return ()
+        return tuple(self._store.add_pickup_credential(credential, self._clock.now()))
 
     def request_return_verification(self, attempt: int, code_hash: bytes) -> None:
         if not self._spawn(self._verify_return(attempt, code_hash), "verify-return-code"):
@@ -373,26 +371,35 @@ class KioskController:
 
     async def _verify_return(self, attempt: int, code_hash: bytes) -> None:
         assert self._verifier is not None
-        authorisation: ReturnAuthorisation | None = None
-        unavailable = False
+        authorisation, unavailable = await self._asked_online(self._return_answer(self._verifier, code_hash),
+                                                              "a return code")
+        self._guarded(lambda: self._returns.dispatch("online_verdict", attempt=attempt,
+                                                     authorisation=authorisation, unavailable=unavailable))
+
+    async def _return_answer(self, verifier: OnlineVerifier, code_hash: bytes) -> ReturnAuthorisation | None:
+        """The platform's authorisation for this return code, kept, as the store now has it."""
+        answer = await asyncio.wait_for(verifier.verify_return(code_hash), VERIFY_DEADLINE_S)
+        if answer is None:
+            return None
+        self._store.add_return_authorisation(answer, self._clock.now())
+        # Read back through the store: it decides what is unused and unexpired, for synced and online
+        # authorisations alike (and a platform answer for another code finds nothing).
+        return self._store.return_by_code_hash(code_hash)
+
+    @staticmethod
+    async def _asked_online(answer: Awaitable[_T], what: str) -> tuple[_T | None, bool]:
+        """(the platform's answer about `what`, False), or (None, True) when it could not be asked, did not
+        answer in time, or its answer could not be kept: that counts as unavailable, and is logged."""
         try:
-            answer = await asyncio.wait_for(self._verifier.verify_return(code_hash), VERIFY_DEADLINE_S)
-            if answer is not None:
-                self._store.add_return_authorisation(answer, self._clock.now())
-                # Read back through the store: it decides what is unused and unexpired, for synced and
-                # online authorisations alike (and a platform answer for another code finds nothing).
-                authorisation = self._store.return_by_code_hash(code_hash)
+            return await answer, False
         except asyncio.CancelledError:
             raise
         except (VerificationUnavailable, TimeoutError) as error:
-            log.warning("a return code this locker does not know could not be checked online: %s",
+            log.warning("%s this locker does not know could not be checked online: %s", what,
                         error or "no answer in time")
-            unavailable = True
         except Exception:
-            log.exception("checking a return code online failed")
-            unavailable = True
-        self._guarded(lambda: self._returns.dispatch("online_verdict", attempt=attempt,
-                                                     authorisation=authorisation, unavailable=unavailable))
+            log.exception("checking %s online failed", what)
+        return None, True
 
     # CourierServices (the courier chart asks for slow work here) -----------------------------------------
     def request_pin_check(self, attempt: int, password_hash: str, pin: str) -> None:
@@ -435,11 +442,38 @@ class KioskController:
     def has_parcel_camera(self) -> bool:
         return self._parcel_camera is not None
 
+    # doors, for every chart -------------------------------------------------------------------------------
+    def _request_door(self, chart: _DoorAsker, compartment_id: str,
+                      opening: Callable[[], Awaitable[DoorOutcome]], *, purpose: str,
+                      if_it_fails: DoorOutcome) -> None:
+        """Run `opening` (one of the Locker's door transactions) as a task; its outcome goes to `chart`. A
+        failure inside it counts as `if_it_fails`; with no loop to run it, BUS_DOWN is answered at once."""
+        if not self._spawn(self._open_door(chart, compartment_id, opening, purpose, if_it_fails),
+                           f"open-door-{compartment_id}"):
+            chart.door_outcome(compartment_id, DoorOutcome.BUS_DOWN)
+
+    async def _open_door(self, chart: _DoorAsker, compartment_id: str,
+                         opening: Callable[[], Awaitable[DoorOutcome]], purpose: str,
+                         if_it_fails: DoorOutcome) -> None:
+        try:
+            outcome = await opening()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("compartment %s could not be opened for a %s", compartment_id, purpose)
+            outcome = if_it_fails
+        self._door_answered(chart, compartment_id, outcome)
+
+    def _door_answered(self, chart: _DoorAsker, compartment_id: str, outcome: DoorOutcome) -> None:
+        if outcome in (DoorOutcome.FAULT, DoorOutcome.BUSY) and self._door_owner.get(compartment_id) is chart:
+            del self._door_owner[compartment_id]  # no transaction of this chart's goes on at that door
+        self._guarded(lambda: chart.door_outcome(compartment_id, outcome))
+
     # PickupDoors (the pickup chart asks for doors here) ---------------------------------------------------
     def request_open(self, compartment_id: str, parcel_ids: tuple[str, ...], method: PickupMethod) -> None:
-        work = self._open_door(compartment_id, parcel_ids, method)
-        if not self._spawn(work, f"open-door-{compartment_id}"):
-            self._chart.door_outcome(compartment_id, DoorOutcome.BUS_DOWN)
+        self._request_door(self._chart, compartment_id,
+                           lambda: self._locker.open_for_pickup(compartment_id, parcel_ids, method),
+                           purpose="pickup", if_it_fails=DoorOutcome.BUS_DOWN)
 
     def request_pulse(self, compartment_id: str) -> None:
         self._spawn(self._pulse_door(compartment_id), f"pulse-door-{compartment_id}")
@@ -452,61 +486,22 @@ class KioskController:
         except Exception:
             log.exception("repeating the unlock of compartment %s failed", compartment_id)
 
-    async def _open_door(
-        self, compartment_id: str, parcel_ids: tuple[str, ...], method: PickupMethod
-    ) -> None:
-        try:
-            outcome = await self._locker.open_for_pickup(compartment_id, parcel_ids, method)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("opening compartment %s failed", compartment_id)
-            outcome = DoorOutcome.BUS_DOWN
-        self._guarded(lambda: self._chart.door_outcome(compartment_id, outcome))
-
     # DepositDoors (the courier and returns charts ask for doors here, through their desks) -----------------
+    # A deposit or collection the store refuses (no longer free, a parcel already known) sends nothing to the
+    # door: BUSY, and the chart tries another compartment.
     def _request_deposit(self, chart: _DoorChart, compartment_id: str, purpose: DoorPurpose,
                          deposit: Deposit) -> None:
         self._door_owner[compartment_id] = chart
-        work = self._open_deposit_door(chart, compartment_id, purpose, deposit)
-        if not self._spawn(work, f"open-door-{compartment_id}"):
-            chart.door_outcome(compartment_id, DoorOutcome.BUS_DOWN)
-
-    async def _open_deposit_door(self, chart: _DoorChart, compartment_id: str, purpose: DoorPurpose,
-                                 deposit: Deposit) -> None:
-        try:
-            outcome = await self._locker.open_for_deposit(compartment_id, purpose, deposit)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # The store refused it (no longer free, a parcel already known): nothing was sent to the door,
-            # so the chart tries another compartment.
-            log.exception("compartment %s could not be opened for a %s", compartment_id, purpose.value)
-            outcome = DoorOutcome.BUSY
-        self._door_answered(chart, compartment_id, outcome)
+        self._request_door(chart, compartment_id,
+                           lambda: self._locker.open_for_deposit(compartment_id, purpose, deposit),
+                           purpose=purpose.value, if_it_fails=DoorOutcome.BUSY)
 
     def _request_collection(self, chart: _DoorChart, compartment_id: str, parcel_ids: tuple[str, ...],
                             courier_id: str) -> None:
         self._door_owner[compartment_id] = chart
-        work = self._open_collection_door(chart, compartment_id, parcel_ids, courier_id)
-        if not self._spawn(work, f"open-door-{compartment_id}"):
-            chart.door_outcome(compartment_id, DoorOutcome.BUS_DOWN)
-
-    async def _open_collection_door(self, chart: _DoorChart, compartment_id: str, parcel_ids: tuple[str, ...],
-                                    courier_id: str) -> None:
-        try:
-            outcome = await self._locker.open_for_collection(compartment_id, parcel_ids, courier_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("compartment %s could not be opened for a collection", compartment_id)
-            outcome = DoorOutcome.BUSY
-        self._door_answered(chart, compartment_id, outcome)
-
-    def _door_answered(self, chart: _DoorChart, compartment_id: str, outcome: DoorOutcome) -> None:
-        if outcome in (DoorOutcome.FAULT, DoorOutcome.BUSY) and self._door_owner.get(compartment_id) is chart:
-            del self._door_owner[compartment_id]  # no transaction of this chart's goes on at that door
-        self._guarded(lambda: chart.door_outcome(compartment_id, outcome))
+        self._request_door(chart, compartment_id,
+                           lambda: self._locker.open_for_collection(compartment_id, parcel_ids, courier_id),
+                           purpose="collection", if_it_fails=DoorOutcome.BUSY)
 
     def _abandon(self, compartment_id: str, reason: str, *, out_of_order: bool) -> bool:
         self._door_owner.pop(compartment_id, None)

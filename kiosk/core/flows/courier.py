@@ -37,14 +37,14 @@ from kiosk.core.flows.base import (
     FINISHED,
     IDLE,
     MORE_TIME,
-    PROGRESS_OF_FINISH,
-    PROGRESS_OF_OUTCOME,
     DepositDoors,
     DoorProgress,
-    FlowChart,
+    fail_closed_status,
     map_cells,
+    record_wrong_code,
     whole_seconds,
 )
+from kiosk.core.flows.deposits import DepositChart
 from kiosk.core.flows.views import (
     CollectItem,
     CollectReason,
@@ -64,7 +64,6 @@ from kiosk.core.flows.views import (
     ViewModel,
 )
 from kiosk.core.inventory import ACCESSIBLE_MAX_HEIGHT_CM, choose_compartment
-from kiosk.core.locker import DoorFinish, DoorOutcome
 from kiosk.core.model import (
     Compartment,
     CompartmentStatus,
@@ -200,7 +199,7 @@ def _choose_for(free: Sequence[CompartmentStatus], attempt: DepositAttempt) -> C
     return choose_compartment(out_of_reach, attempt.needed, bigger_than=attempt.bigger_than) or best
 
 
-class CourierChart(FlowChart):
+class CourierChart(DepositChart):
     """The courier statechart. Drive it with `dispatch(event, **arguments)` and the door methods."""
 
     SCREEN_OF_STATE = SCREEN_OF_STATE
@@ -349,15 +348,8 @@ class CourierChart(FlowChart):
     def limiter(self) -> KeypadLimiter:
         return self._limiter
 
-    def door_outcome(self, compartment_id: str, outcome: DoorOutcome) -> None:
-        """What the door transaction answered for a door this chart asked for."""
-        if self._door_news(compartment_id, PROGRESS_OF_OUTCOME[outcome]):
-            self.dispatch("doors_changed")
-
-    def door_finished(self, compartment_id: str, finish: DoorFinish) -> None:
-        """How a door this chart asked for ended when it closed."""
-        if self._door_news(compartment_id, PROGRESS_OF_FINISH[finish]):
-            self.dispatch("doors_changed")
+    def _placement(self) -> DepositAttempt | None:
+        return self._session.attempt
 
     def _door_news(self, compartment_id: str, progress: DoorProgress) -> bool:
         session = self._session
@@ -432,15 +424,9 @@ class CourierChart(FlowChart):
             )
         if state == "door_open":
             attempt = session.attempt
-            compartments = (attempt.compartment_id,) if attempt and attempt.compartment_id else ()
-            return DoorOpenView(
-                compartment_ids=compartments,
-                cells=map_cells(self._layout, self._doors.door_states(), compartments),
-                waiting_for_unlock=bool(attempt and attempt.progress is DoorProgress.REQUESTED),
-                audience=DoorAudience.COURIER_DEPOSIT,
-                parcel_id=attempt.label if attempt else None,
-                moved_from=attempt.moved_from if attempt else None,
-            )
+            return self._door_open_view(DoorAudience.COURIER_DEPOSIT,
+                                        parcel_id=attempt.label if attempt else None,
+                                        moved_from=attempt.moved_from if attempt else None)
         if state == "deposit_check":
             attempt = session.attempt
             return DepositCheckView(
@@ -495,20 +481,12 @@ class CourierChart(FlowChart):
         self._session = CourierSession()
 
     def _login_status(self, now: float) -> LimiterStatus:
-        """The limiter's status; if the store cannot say, login counts as locked (fail closed)."""
-        try:
-            return self._limiter.status(now)
-        except Exception:
-            log.exception("cannot read the courier login limiter; treating login as locked")
-            return LimiterStatus(0, 0, None, self._timers.lockout_base_s)
+        return fail_closed_status(self._limiter, now, self._timers.lockout_base_s,
+                                  limiter_name="courier login limiter", locks="login")
 
     def _sizes_with_room(self, excluded: set[str]) -> tuple[Size, ...]:
         free = self._free(excluded)
         return tuple(size for size in Size if any(size <= status.compartment.size for status in free))
-
-    def _free(self, excluded: set[str]) -> list[CompartmentStatus]:
-        busy = set(self._doors.busy_compartments()) | excluded
-        return [status for status in self._store.free_compartments() if status.compartment.id not in busy]
 
     # guards -------------------------------------------------------------------------------------------------
     def login_locked(self) -> bool:
@@ -536,10 +514,6 @@ class CourierChart(FlowChart):
         attempt = self._session.attempt
         return attempt is not None and attempt.needed is None
 
-    def door_requested(self) -> bool:
-        attempt = self._session.attempt
-        return attempt is not None and attempt.progress is not None
-
     def awaited_photo(self, attempt: object = None, **_answer: object) -> bool:
         current = self._session.attempt
         return current is not None and attempt == current.photo_attempt
@@ -552,28 +526,6 @@ class CourierChart(FlowChart):
         attempt = self._session.attempt
         return (isinstance(size, Size) and attempt is not None
                 and size in self._sizes_with_room(attempt.excluded))
-
-    def _progress_is(self, *progress: DoorProgress) -> bool:
-        attempt = self._session.attempt
-        return attempt is not None and attempt.progress in progress
-
-    def deposited(self) -> bool:
-        return self._progress_is(DoorProgress.DEPOSITED)
-
-    def closed_empty(self) -> bool:
-        return self._progress_is(DoorProgress.EMPTY)
-
-    def door_faulted(self) -> bool:
-        return self._progress_is(DoorProgress.FAULT)
-
-    def door_busy(self) -> bool:
-        return self._progress_is(DoorProgress.BUSY)
-
-    def bus_down_at_door(self) -> bool:
-        return self._progress_is(DoorProgress.BUS_DOWN)
-
-    def door_is_open(self) -> bool:
-        return self._progress_is(DoorProgress.OPEN)
 
     def parcel_can_open(self, parcel_id: object = None) -> bool:
         item = self._session.items.get(parcel_id) if isinstance(parcel_id, str) else None
@@ -668,15 +620,10 @@ class CourierChart(FlowChart):
         self._store.audit("courier_login", now, courier_id=credential.courier_id, method=method)
 
     def _refuse(self, now: float, method: str, credential: CourierCredential | None) -> None:
-        status = self._limiter.record_failure(now)
         # The typed id is not recorded when it names no courier: it may be a PIN typed in the wrong field.
-        self._store.audit("courier_login_failed", now, reason="wrong_credentials", method=method,
-                          courier_id=credential.courier_id if credential else None,
-                          failures_in_a_row=status.failures_in_a_row, lockouts=status.lockouts)
-        if status.locked:
-            self._store.audit("courier_login_locked", now, seconds=status.seconds_left,
-                              lockouts=status.lockouts)
-        else:
+        if not record_wrong_code(self._store, self._limiter, now, rejected="courier_login_failed",
+                                 locked="courier_login_locked", reason="wrong_credentials", method=method,
+                                 courier_id=credential.courier_id if credential else None):
             self._session.login_error = CourierLoginError.WRONG_CREDENTIALS
 
     def on_enter_menu(self) -> None:
@@ -808,21 +755,12 @@ class CourierChart(FlowChart):
 
     def _place(self, attempt: DepositAttempt) -> None:
         assert attempt.needed is not None
-        free = self._free(attempt.excluded)
-        chosen: CompartmentStatus | None = None
-        if attempt.retry_same:
-            chosen = next((status for status in free if status.compartment.id == attempt.compartment_id),
-                          None)
-            attempt.retry_same = False
-        if chosen is None:
-            chosen = _choose_for(free, attempt)
+        chosen = self._choose(attempt, lambda free: _choose_for(free, attempt))
         if chosen is None:
             reason = attempt.no_room.value
             self._refuse_parcel(attempt.no_room, attempt.label, reason=reason, size=attempt.needed,
                                 parcel_id=attempt.parcel_id)
             return
-        attempt.compartment_id = chosen.compartment.id
-        attempt.progress = DoorProgress.REQUESTED
         deposit = Deposit(
             parcel_id=attempt.parcel_id,
             size=attempt.needed,
@@ -834,7 +772,7 @@ class CourierChart(FlowChart):
             unannounced=not attempt.announced,
             photo_jpeg=attempt.photo,
         )
-        self._doors.request_deposit(chosen.compartment.id, DoorPurpose.DEPOSIT, deposit)
+        self._open_for_deposit(attempt, chosen, DoorPurpose.DEPOSIT, deposit)
 
     def note_deposited(self) -> None:
         session = self._session
@@ -853,8 +791,7 @@ class CourierChart(FlowChart):
         attempt = self._session.attempt
         if attempt is None:
             return
-        attempt.retry_same = True
-        attempt.progress = None
+        self._reopen(attempt)
         self._store.audit("courier_deposit_reopened", self._clock.now(), attempt.compartment_id,
                           parcel_id=attempt.parcel_id, courier_id=self._courier_id())
 
@@ -871,9 +808,8 @@ class CourierChart(FlowChart):
         assert old is not None
         if not self._doors.abandon(old, reason, out_of_order=out_of_order):
             log.warning("compartment %s: no deposit to give up (%s)", old, reason)
-        attempt.excluded.add(old)
         attempt.moved_from = old
-        attempt.progress = None
+        self._move_on(attempt)
 
     def move_to_bigger(self) -> None:
         attempt = self._session.attempt
@@ -903,16 +839,9 @@ class CourierChart(FlowChart):
         assert attempt is not None and attempt.compartment_id is not None  # door_faulted holds
         # The Locker has taken it out of order already (journal fault, door_fault event).
         self._session.faults += 1
-        attempt.excluded.add(attempt.compartment_id)
         attempt.moved_from = attempt.compartment_id
-        attempt.progress = None
         attempt.no_room = CourierNotice.DOOR_FAULT
-
-    def try_after_busy(self) -> None:
-        attempt = self._session.attempt
-        assert attempt is not None and attempt.compartment_id is not None  # door_busy holds
-        attempt.excluded.add(attempt.compartment_id)
-        attempt.progress = None
+        self._move_on(attempt)
 
     def note_bus_down(self) -> None:
         attempt = self._session.attempt

@@ -19,16 +19,24 @@ back with `back_home`). A screen that does not take scans ignores them.
 
 from __future__ import annotations
 
-import enum
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from statemachine import HistoryState, State, StateChart
+from statemachine import HistoryState, State
 
 from kiosk.core.codes import KeypadLimiter, LimiterStatus, hash_code, normalise_code
+from kiosk.core.flows.base import (
+    DoorProgress,
+    FlowChart,
+    OnlineCodeCheck,
+    Verdict,
+    fail_closed_status,
+    map_cells,
+    record_wrong_code,
+    whole_seconds,
+)
 from kiosk.core.flows.views import (
     CodeError,
     DoorOpenView,
@@ -37,8 +45,6 @@ from kiosk.core.flows.views import (
     HomeNotice,
     HomeView,
     LockedOutView,
-    MapCell,
-    MoreTimeView,
     ParcelItem,
     ParcelListView,
     PickupCheckingView,
@@ -56,9 +62,6 @@ from kiosk.core.model import Compartment, DoorState, Parcel, PickupMethod, Probl
 from kiosk.core.ports import Clock, Store, TimerHandle
 
 log = logging.getLogger(__name__)
-
-TICK_S = 1.0  # countdowns (more time, keypad lockout) re-render once a second
-_EPSILON = 1e-6
 
 
 class PickupDoors(Protocol):
@@ -100,29 +103,12 @@ class PickupCamera(Protocol):
         ...
 
 
-class DoorProgress(enum.Enum):
-    """One door of this session, as far as the flow knows."""
-
-    REQUESTED = "requested"  # unlock asked, not yet confirmed open
-    OPEN = "open"
-    CLOSED = "closed"  # closed again: the pickup is committed
-    FAULT = "fault"
-    BUS_DOWN = "bus_down"
-
-
 # Screens that wait for the person to do something; they ask "Need more time?" when nothing happens.
 _WAITING_STATES = frozenset(
     {"pickup_code", "pickup_scan", "locked_out", "parcel_list", "door_open", "report_problem"}
 )
-_DOOR_FINISHED = frozenset({DoorProgress.CLOSED})
+_DOOR_FINISHED = frozenset({DoorProgress.CLOSED})  # closed again: the pickup is committed
 _DOOR_FAILED = frozenset({DoorProgress.FAULT, DoorProgress.BUS_DOWN})
-
-
-class _Verdict(enum.Enum):
-    NONE = "none"
-    REJECTED = "rejected"
-    ACCEPTED = "accepted"
-    ASK_PLATFORM = "ask_platform"  # unknown here: the platform may know it (issued after the last sync)
 
 
 @dataclass
@@ -133,7 +119,7 @@ class PickupSession:
     doors: dict[str, DoorProgress] = field(default_factory=dict)  # by compartment id, in request order
     batch: tuple[str, ...] = ()  # the compartments the door screen is about
     code_error: CodeError | None = None
-    verdict: _Verdict = _Verdict.NONE
+    verdict: Verdict = Verdict.NONE
     error: ErrorView | None = None
     problem: ProblemKind | None = None
     reported_at_the_door: bool = False
@@ -171,10 +157,14 @@ SCREEN_OF_STATE: Mapping[str, ScreenId] = {
 ELSEWHERE = "elsewhere"
 
 
-class PickupChart(StateChart):
+class PickupChart(OnlineCodeCheck, FlowChart):
     """The pickup statechart. Drive it with `dispatch(event, **arguments)` and the door methods."""
 
-    catch_errors_as_events = False  # a bug must surface in the controller's log, not vanish as an event
+    SCREEN_OF_STATE = SCREEN_OF_STATE
+    RESTING_STATE = ELSEWHERE
+    FLOW_NAME = "the pickup flow"
+    RECOVERY_EVENT = "cancel"
+    RECOVERY = "going home"
 
     home = State(initial=True)
 
@@ -267,8 +257,6 @@ class PickupChart(StateChart):
         online: PickupOnline | None = None,
     ) -> None:
         self._store = store
-        self._clock = clock
-        self._timers = timers
         self._code_key = code_key
         self._layout = tuple(layout)
         self._doors = doors
@@ -277,29 +265,13 @@ class PickupChart(StateChart):
         self._platform_connection = PlatformConnection.STANDALONE
         self._verifications = 0
         self._limiter = limiter or KeypadLimiter(store, timers)
-        self._on_screen = on_screen
         self._session = PickupSession()
         self._idle_return = False
         self._home_notice: HomeNotice | None = None
         self._home_notice_timer: TimerHandle | None = None
-        self._interrupted: ScreenId = ScreenId.PICKUP_CODE
-        self._more_time_deadline = 0.0
-        self._timer_generation = 0
-        self._inactivity_timer: TimerHandle | None = None
-        self._tick_timer: TimerHandle | None = None
-        self._entered = False
-        self._dispatch_depth = 0
-        self._publishing = False
-        self._publish_again = False
-        self._last_published: Screen | None = None
-        super().__init__()
+        super().__init__(clock=clock, timers=timers, on_screen=on_screen)
 
     # driving the chart ------------------------------------------------------------------------------
-    @property
-    def state_id(self) -> str:
-        """The id of the innermost active state (e.g. "door_open")."""
-        return next(state.id for state in self.configuration if state.is_atomic)
-
     @property
     def session_data(self) -> PickupSession:
         return self._session
@@ -308,36 +280,10 @@ class PickupChart(StateChart):
     def limiter(self) -> KeypadLimiter:
         return self._limiter
 
-    def set_screen_callback(self, on_screen: Callable[[Screen], None] | None) -> None:
-        self._on_screen = on_screen
-
     def set_platform_connection(self, link: PlatformConnection) -> None:
         """What home shows about the platform; published at once."""
         self._platform_connection = link
         self.publish()
-
-    def dispatch(self, event: str, **arguments: object) -> None:
-        """Send one event, then publish the screen if it changed (or a state was entered).
-
-        Sent from inside the chart's own step (an action reporting at once), the event waits in the
-        library's queue and the outermost dispatch publishes once everything has settled.
-        """
-        self._dispatch_depth += 1
-        send: Callable[..., object] = self.send
-        try:
-            send(event, **arguments)
-        finally:
-            self._dispatch_depth -= 1
-        if self._dispatch_depth:
-            self._publish_again = True
-        else:
-            self.publish()
-
-    def activity(self) -> None:
-        """Someone touched the screen: the inactivity timer of a waiting screen starts again."""
-        state = self.state_id
-        if self._inactivity_delay(state) is not None:
-            self._schedule_screen_timers(state)
 
     def door_outcome(self, compartment_id: str, outcome: DoorOutcome) -> None:
         """What the door transaction answered for a door this session asked for."""
@@ -361,36 +307,11 @@ class PickupChart(StateChart):
     @property
     def elsewhere_active(self) -> bool:
         """Another chart has the screen: this one rests and publishes nothing."""
-        return self.state_id == ELSEWHERE
-
-    def publish(self) -> None:
-        """Hand the current screen to the callback if it is new. Safe against a callback that sends events.
-        Nothing while another chart has the screen."""
-        if self._publishing:
-            self._publish_again = True
-            return
-        self._publishing = True
-        try:
-            while True:
-                self._publish_again = False
-                if self.elsewhere_active:
-                    self._entered = False
-                    self._last_published = None
-                    break
-                screen = self.screen
-                if self._entered or screen != self._last_published:
-                    self._entered = False
-                    self._last_published = screen
-                    if self._on_screen is not None:
-                        self._on_screen(screen)
-                if not self._publish_again:
-                    break
-        finally:
-            self._publishing = False
+        return not self.active
 
     def shutdown(self) -> None:
         """Cancel every timer: nothing of this chart fires afterwards unless it is sent an event."""
-        self._cancel_screen_timers()
+        super().shutdown()
         if self._home_notice_timer is not None:
             self._home_notice_timer.cancel()
             self._home_notice_timer = None
@@ -433,7 +354,7 @@ class PickupChart(StateChart):
                 camera_connected=self._camera is not None and self._camera.camera_connected(),
             )
         if state == "locked_out":
-            return LockedOutView(seconds_left=_whole_seconds(self._keypad(now).seconds_left))
+            return LockedOutView(seconds_left=whole_seconds(self._keypad(now).seconds_left))
         if state == "parcel_list":
             return ParcelListView(tuple(self._items()))
         if state == "door_open":
@@ -445,9 +366,7 @@ class PickupChart(StateChart):
         if state == "error":
             return session.error or ErrorView(ErrorReason.BUS_DOWN)
         if state == "more_time":
-            return MoreTimeView(
-                seconds_left=_whole_seconds(self._more_time_deadline - now), returns_to=self._interrupted
-            )
+            return self._more_time_view()
         raise AssertionError(f"no view for state {state!r}")
 
     def _items(self) -> list[ParcelItem]:
@@ -458,18 +377,7 @@ class PickupChart(StateChart):
 
     def _door_view(self) -> DoorOpenView:
         batch = self._session.batch
-        states = self._doors.door_states()
-        cells = tuple(
-            MapCell(
-                compartment_id=compartment.id,
-                column=compartment.column,
-                height_cm=compartment.height_cm,
-                size=compartment.size,
-                door=states.get(compartment.id, DoorState.UNKNOWN),
-                highlighted=compartment.id in batch,
-            )
-            for compartment in self._layout
-        )
+        cells = map_cells(self._layout, self._doors.door_states(), batch)
         waiting = any(self._session.doors.get(cid) is DoorProgress.REQUESTED for cid in batch)
         return DoorOpenView(compartment_ids=batch, cells=cells, waiting_for_unlock=waiting)
 
@@ -478,13 +386,8 @@ class PickupChart(StateChart):
         return self._keypad(self._clock.now()).locked
 
     def _keypad(self, now: float) -> LimiterStatus:
-        """The limiter's status; if the store cannot say, the keypad counts as locked (fail closed), so a
-        broken database neither opens the keypad to guessing nor stops "cancel" from going home."""
-        try:
-            return self._limiter.status(now)
-        except Exception:
-            log.exception("cannot read the keypad limiter; treating the keypad as locked")
-            return LimiterStatus(0, 0, None, self._timers.lockout_base_s)
+        return fail_closed_status(self._limiter, now, self._timers.lockout_base_s,
+                                  limiter_name="keypad limiter")
 
     def camera_present(self) -> bool:
         return self._camera is not None
@@ -492,17 +395,11 @@ class PickupChart(StateChart):
     def retry_by_scan(self) -> bool:
         return self._session.scanning and self._camera is not None
 
-    def ask_platform(self) -> bool:
-        return self._session.verdict is _Verdict.ASK_PLATFORM
-
-    def awaited_verdict(self, attempt: object = None, **_answer: object) -> bool:
-        return attempt == self._session.verification
-
     def one_parcel(self) -> bool:
-        return self._session.verdict is _Verdict.ACCEPTED and len(self._session.parcels) == 1
+        return self._session.verdict is Verdict.ACCEPTED and len(self._session.parcels) == 1
 
     def several_parcels(self) -> bool:
-        return self._session.verdict is _Verdict.ACCEPTED and len(self._session.parcels) > 1
+        return self._session.verdict is Verdict.ACCEPTED and len(self._session.parcels) > 1
 
     def parcel_can_open(self, parcel_id: object = None) -> bool:
         item = self._session.parcel(parcel_id) if isinstance(parcel_id, str) else None
@@ -523,9 +420,6 @@ class PickupChart(StateChart):
 
     def known_problem(self, kind: object = None) -> bool:
         return isinstance(kind, ProblemKind)
-
-    def interrupted_door_open(self) -> bool:
-        return self._interrupted is ScreenId.DOOR_OPEN
 
     # actions ----------------------------------------------------------------------------------------
     def begin_session(self) -> None:
@@ -563,7 +457,7 @@ class PickupChart(StateChart):
         session = self._session
         session.scanning = False
         session.method = PickupMethod.CODE
-        session.verdict = _Verdict.REJECTED
+        session.verdict = Verdict.REJECTED
         session.code_error = None
         now = self._clock.now()
         if self._keypad(now).locked:
@@ -579,21 +473,17 @@ class PickupChart(StateChart):
             if parcel.compartment_id is not None
         ]
         if not parcels and self._online is not None:
-            if self._online.can_verify():
-                session.verdict = _Verdict.ASK_PLATFORM
-                session.unknown_hash = code_hash
-                return
-            # The platform might know it (a code issued since the last sync), but cannot be asked now.
-            self._accept_or_refuse(parcels, now, CodeError.NOT_VERIFIED)
+            if not self._to_the_platform(self._online, code_hash):
+                # The platform might know it (a code issued since the last sync), but cannot be asked now.
+                self._accept_or_refuse(parcels, now, CodeError.NOT_VERIFIED)
             return
         self._accept_or_refuse(parcels, now, CodeError.WRONG_CODE)
 
     def ask_the_platform(self) -> None:
         assert self._online is not None  # ask_platform holds only with a platform
-        self._verifications += 1
-        self._session.verification = self._verifications
+        attempt = self._next_verification()
         self._store.audit("code_checked_online", self._clock.now())
-        self._online.request_verification(self._verifications, self._session.unknown_hash)
+        self._online.request_verification(attempt, self._session.unknown_hash)
 
     def apply_online_verdict(
         self, attempt: object = None, parcels: Sequence[Parcel] = (), unavailable: bool = False
@@ -609,14 +499,10 @@ class PickupChart(StateChart):
 
     def _accept_or_refuse(self, parcels: Sequence[Parcel], now: float, error: CodeError) -> None:
         session = self._session
-        session.verdict = _Verdict.REJECTED
+        session.verdict = Verdict.REJECTED
         if not parcels:
-            status = self._limiter.record_failure(now)
-            self._store.audit("code_rejected", now, failures_in_a_row=status.failures_in_a_row,
-                              lockouts=status.lockouts)
-            if status.locked:
-                self._store.audit("keypad_locked", now, seconds=status.seconds_left, lockouts=status.lockouts)
-            else:
+            if not record_wrong_code(self._store, self._limiter, now, rejected="code_rejected",
+                                     locked="keypad_locked"):
                 session.code_error = error
             return
         self._limiter.record_success(now)
@@ -625,7 +511,7 @@ class PickupChart(StateChart):
             for parcel in parcels
             if parcel.compartment_id is not None
         ]
-        session.verdict = _Verdict.ACCEPTED
+        session.verdict = Verdict.ACCEPTED
         self._store.audit("code_accepted", now, parcel_ids=[item.parcel_id for item in session.parcels])
 
     def open_one_parcel(self, parcel_id: object = None) -> None:
@@ -676,94 +562,25 @@ class PickupChart(StateChart):
         parcel_ids = [item.parcel_id for item in self._session.parcels]
         self._store.report_problem(kind, parcel_ids, self._clock.now())
 
-    def remember_interrupted(self) -> None:
-        self._interrupted = SCREEN_OF_STATE[self.state_id]
-
     def mark_idle_return(self) -> None:
         self._idle_return = True
 
-    # entering and leaving states: timers --------------------------------------------------------------
-    def on_enter_state(self, state: State) -> None:
-        if not state.is_atomic:
-            return
-        self._entered = True
-        if state.id == "home":
+    # entering states and their timers --------------------------------------------------------------------
+    def _entering(self, state: str) -> None:
+        if state == "home":
             self._session = PickupSession()
         else:
             self._idle_return = False
             self._set_home_notice(None)
-        if state.id == "more_time":
-            self._more_time_deadline = self._clock.now() + self._timers.more_time_s
-        self._schedule_screen_timers(state.id)
 
-    def on_exit_state(self, state: State) -> None:
-        if state.is_atomic:
-            self._cancel_screen_timers()
-
-    def _inactivity_delay(self, state: str) -> float | None:
+    def _timeout(self, state: str) -> tuple[float, str] | None:
         if state == "thank_you":
-            return self._timers.thank_you_s
+            return self._timers.thank_you_s, "inactivity"
         if state == "error":
-            return self._timers.error_s
+            return self._timers.error_s, "inactivity"
         if state in _WAITING_STATES:
-            return self._timers.inactivity_s
+            return self._timers.inactivity_s, "inactivity"
         return None
 
-    def _schedule_screen_timers(self, state: str) -> None:
-        self._cancel_screen_timers()
-        generation = self._timer_generation
-        delay = self._inactivity_delay(state)
-        if delay is not None:
-            self._inactivity_timer = self._clock.call_later(
-                delay, lambda: self._timer_fired(generation, "inactivity")
-            )
-        if state in ("more_time", "locked_out"):
-            self._schedule_tick(state, generation)
-
-    def _schedule_tick(self, state: str, generation: int) -> None:
-        now = self._clock.now()
-        if state == "more_time":
-            remaining = max(self._more_time_deadline - now, 0.0)
-        else:
-            remaining = self._keypad(now).seconds_left
-        # Tick when the whole number of seconds shown changes, so the countdown ends on time, not late.
-        fraction = remaining - math.floor(remaining)
-        delay = fraction if fraction > _EPSILON else min(TICK_S, remaining)
-        self._tick_timer = self._clock.call_later(delay, lambda: self._tick(state, generation))
-
-    def _tick(self, state: str, generation: int) -> None:
-        if generation != self._timer_generation:
-            return
-        if state == "more_time" and self._more_time_deadline - self._clock.now() <= _EPSILON:
-            self._dispatch_from_timer("time_up")
-            return
-        # Re-render the countdown; for locked_out the eventless transition leaves when the lock ends.
-        self._dispatch_from_timer("tick")
-        if generation == self._timer_generation:
-            self._schedule_tick(state, generation)
-
-    def _timer_fired(self, generation: int, event: str) -> None:
-        if generation == self._timer_generation:
-            self._dispatch_from_timer(event)
-
-    def _dispatch_from_timer(self, event: str) -> None:
-        # Nobody up the stack would catch it (the clock's loop): log it and go home rather than freeze.
-        try:
-            self.dispatch(event)
-        except Exception:
-            log.exception("the pickup flow failed on timer event %r; going home", event)
-            try:
-                self.dispatch("cancel")
-            except Exception:
-                log.exception("could not even go home")
-
-    def _cancel_screen_timers(self) -> None:
-        self._timer_generation += 1
-        for handle in (self._inactivity_timer, self._tick_timer):
-            if handle is not None:
-                handle.cancel()
-        self._inactivity_timer = self._tick_timer = None
-
-
-def _whole_seconds(seconds: float) -> int:
-    return max(0, math.ceil(seconds - _EPSILON))
+    def _countdown(self, state: str) -> float | None:
+        return self._keypad(self._clock.now()).seconds_left if state == "locked_out" else None

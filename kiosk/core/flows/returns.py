@@ -14,7 +14,6 @@ draws this chart.
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,18 +27,18 @@ from kiosk.core.flows.base import (
     FINISHED,
     IDLE,
     MORE_TIME,
-    PROGRESS_OF_FINISH,
-    PROGRESS_OF_OUTCOME,
     DepositDoors,
     DoorProgress,
-    FlowChart,
-    map_cells,
+    OnlineCodeCheck,
+    Verdict,
+    fail_closed_status,
+    record_wrong_code,
     whole_seconds,
 )
+from kiosk.core.flows.deposits import DepositChart
 from kiosk.core.flows.views import (
     DepositCheckView,
     DoorAudience,
-    DoorOpenView,
     ErrorReason,
     ErrorView,
     ReceiptView,
@@ -51,10 +50,9 @@ from kiosk.core.flows.views import (
     ViewModel,
 )
 from kiosk.core.inventory import choose_compartment
-from kiosk.core.locker import DoorFinish, DoorOutcome
+from kiosk.core.locker import DoorOutcome
 from kiosk.core.model import (
     Compartment,
-    CompartmentStatus,
     Deposit,
     DoorPurpose,
     ReturnAuthorisation,
@@ -79,19 +77,12 @@ class ReturnOnline(Protocol):
         ...
 
 
-class _Verdict(enum.Enum):
-    NONE = "none"
-    REJECTED = "rejected"
-    ACCEPTED = "accepted"
-    ASK_PLATFORM = "ask_platform"
-
-
 @dataclass
 class ReturnSession:
     """One customer's return since "Send or return"; dropped when the chart goes idle."""
 
     code_error: ReturnCodeError | None = None
-    verdict: _Verdict = _Verdict.NONE
+    verdict: Verdict = Verdict.NONE
     scanning: bool = False
     unknown_hash: bytes = field(default=b"", repr=False)
     verification: int = 0
@@ -122,7 +113,7 @@ SCREEN_OF_STATE: Mapping[str, ScreenId] = {
 _PASSING_STATES = frozenset({"verify", "checking", "placing"})
 
 
-class ReturnsChart(FlowChart):
+class ReturnsChart(OnlineCodeCheck, DepositChart):
     """The returns statechart. Drive it with `dispatch(event, **arguments)` and the door methods."""
 
     SCREEN_OF_STATE = SCREEN_OF_STATE
@@ -232,13 +223,10 @@ class ReturnsChart(FlowChart):
             if outcome is DoorOutcome.OPENED and not self._doors.abandon(compartment_id, ABANDON_CANCELLED):
                 log.warning("compartment %s: the cancelled return could not be given up", compartment_id)
             return
-        if self._door_news(compartment_id, PROGRESS_OF_OUTCOME[outcome]):
-            self.dispatch("doors_changed")
+        super().door_outcome(compartment_id, outcome)
 
-    def door_finished(self, compartment_id: str, finish: DoorFinish) -> None:
-        """How a door this chart asked for ended when it closed."""
-        if self._door_news(compartment_id, PROGRESS_OF_FINISH[finish]):
-            self.dispatch("doors_changed")
+    def _placement(self) -> ReturnSession:
+        return self._session
 
     def _door_news(self, compartment_id: str, progress: DoorProgress) -> bool:
         session = self._session
@@ -267,14 +255,8 @@ class ReturnsChart(FlowChart):
             authorised = session.authorisation.size if session.authorisation else Size.S
             return ReturnSizeView(authorised=authorised, available=self._sizes_offered())
         if state == "door_open":
-            compartments = (session.compartment_id,) if session.compartment_id else ()
-            return DoorOpenView(
-                compartment_ids=compartments,
-                cells=map_cells(self._layout, self._doors.door_states(), compartments),
-                waiting_for_unlock=session.progress is DoorProgress.REQUESTED,
-                audience=DoorAudience.RETURN,
-                parcel_id=session.authorisation.parcel_id if session.authorisation else None,
-            )
+            parcel_id = session.authorisation.parcel_id if session.authorisation else None
+            return self._door_open_view(DoorAudience.RETURN, parcel_id=parcel_id)
         if state == "deposit_check":
             return DepositCheckView(
                 compartment_id=session.compartment_id or "",
@@ -310,22 +292,14 @@ class ReturnsChart(FlowChart):
         self._session = ReturnSession()
 
     def _keypad(self, now: float) -> LimiterStatus:
-        """The limiter's status; if the store cannot say, the keypad counts as locked (fail closed)."""
-        try:
-            return self._limiter.status(now)
-        except Exception:
-            log.exception("cannot read the return code limiter; treating the keypad as locked")
-            return LimiterStatus(0, 0, None, self._timers.lockout_base_s)
-
-    def _free(self) -> list[CompartmentStatus]:
-        busy = set(self._doors.busy_compartments()) | self._session.excluded
-        return [status for status in self._store.free_compartments() if status.compartment.id not in busy]
+        return fail_closed_status(self._limiter, now, self._timers.lockout_base_s,
+                                  limiter_name="return code limiter")
 
     def _sizes_offered(self) -> tuple[Size, ...]:
         authorisation = self._session.authorisation
         if authorisation is None:
             return ()
-        free = self._free()
+        free = self._free(self._session.excluded)
         largest = max((status.compartment.size for status in free), key=lambda size: size.rank, default=None)
         return tuple(size for size in Size if largest is not None and authorisation.size <= size <= largest)
 
@@ -333,41 +307,14 @@ class ReturnsChart(FlowChart):
     def keypad_locked(self) -> bool:
         return self._keypad(self._clock.now()).locked
 
-    def ask_platform(self) -> bool:
-        return self._session.verdict is _Verdict.ASK_PLATFORM
-
-    def awaited_verdict(self, attempt: object = None, **_answer: object) -> bool:
-        return attempt == self._session.verification
-
     def accepted(self) -> bool:
-        return self._session.verdict is _Verdict.ACCEPTED
+        return self._session.verdict is Verdict.ACCEPTED
 
     def size_offered(self, size: object = None) -> bool:
         return isinstance(size, Size) and size in self._sizes_offered()
 
-    def door_requested(self) -> bool:
-        return self._session.progress is not None
-
     def faulted_out(self) -> bool:
         return self._session.faulted is not None
-
-    def deposited(self) -> bool:
-        return self._session.progress is DoorProgress.DEPOSITED
-
-    def closed_empty(self) -> bool:
-        return self._session.progress is DoorProgress.EMPTY
-
-    def door_faulted(self) -> bool:
-        return self._session.progress is DoorProgress.FAULT
-
-    def door_busy(self) -> bool:
-        return self._session.progress is DoorProgress.BUSY
-
-    def bus_down_at_door(self) -> bool:
-        return self._session.progress is DoorProgress.BUS_DOWN
-
-    def door_not_open_yet(self) -> bool:
-        return self._session.progress is DoorProgress.REQUESTED
 
     # actions ------------------------------------------------------------------------------------------------
     def check_scanned_code(self, code: object = None) -> None:
@@ -379,7 +326,7 @@ class ReturnsChart(FlowChart):
     def _check_return_code(self, code: object, *, scanned: bool) -> None:
         session = self._session
         session.scanning = scanned
-        session.verdict = _Verdict.REJECTED
+        session.verdict = Verdict.REJECTED
         session.code_error = None
         session.authorisation = None
         now = self._clock.now()
@@ -391,20 +338,16 @@ class ReturnsChart(FlowChart):
             return
         authorisation = self._store.return_by_code_hash(code_hash)
         if authorisation is None and self._online is not None:
-            if self._online.can_verify():
-                session.verdict = _Verdict.ASK_PLATFORM
-                session.unknown_hash = code_hash
-                return
-            self._accept_or_refuse(None, now, ReturnCodeError.NOT_VERIFIED)
+            if not self._to_the_platform(self._online, code_hash):
+                self._accept_or_refuse(None, now, ReturnCodeError.NOT_VERIFIED)
             return
         self._accept_or_refuse(authorisation, now, ReturnCodeError.WRONG_CODE)
 
     def ask_the_platform(self) -> None:
         assert self._online is not None  # ask_platform holds only with a platform
-        self._verifications += 1
-        self._session.verification = self._verifications
+        attempt = self._next_verification()
         self._store.audit("return_code_checked_online", self._clock.now())
-        self._online.request_return_verification(self._verifications, self._session.unknown_hash)
+        self._online.request_return_verification(attempt, self._session.unknown_hash)
 
     def apply_online_verdict(self, authorisation: object = None, unavailable: object = False,
                              **_answer: object) -> None:
@@ -418,24 +361,19 @@ class ReturnsChart(FlowChart):
     def _accept_or_refuse(self, authorisation: ReturnAuthorisation | None, now: float,
                           error: ReturnCodeError) -> None:
         session = self._session
-        session.verdict = _Verdict.REJECTED
+        session.verdict = Verdict.REJECTED
         expires_at = authorisation.expires_at if authorisation is not None else None
         if expires_at is not None and expires_at <= now:
             authorisation = None
         if authorisation is None:
-            status = self._limiter.record_failure(now)
-            self._store.audit("return_code_rejected", now, reason=error.value,
-                              failures_in_a_row=status.failures_in_a_row, lockouts=status.lockouts)
-            if status.locked:
-                self._store.audit("return_keypad_locked", now, seconds=status.seconds_left,
-                                  lockouts=status.lockouts)
-            else:
+            if not record_wrong_code(self._store, self._limiter, now, rejected="return_code_rejected",
+                                     locked="return_keypad_locked", reason=error.value):
                 session.code_error = error
             return
         self._limiter.record_success(now)
         session.authorisation = authorisation
         session.chosen = authorisation.size
-        session.verdict = _Verdict.ACCEPTED
+        session.verdict = Verdict.ACCEPTED
         self._store.audit("return_code_accepted", now, parcel_id=authorisation.parcel_id,
                           return_id=authorisation.return_id, scanned=session.scanning)
 
@@ -448,44 +386,29 @@ class ReturnsChart(FlowChart):
         authorisation = session.authorisation
         if authorisation is None or session.chosen is None or session.progress is not None:
             return
-        free = self._free()
-        chosen: CompartmentStatus | None = None
-        if session.retry_same:
-            chosen = next((status for status in free if status.compartment.id == session.compartment_id),
-                          None)
-            session.retry_same = False
+        size = session.chosen
+        chosen = self._choose(session, lambda free: choose_compartment(free, size))
         if chosen is None:
-            chosen = choose_compartment(free, session.chosen)
-        if chosen is None:
-            log.info("no free compartment of size %s or larger for return %s", session.chosen.value,
+            log.info("no free compartment of size %s or larger for return %s", size.value,
                      authorisation.return_id)
             return
         session.faulted = None
-        session.compartment_id = chosen.compartment.id
-        session.progress = DoorProgress.REQUESTED
         # The same receipt across retries: the customer may already have noted it.
         session.receipt_code = session.receipt_code or generate_receipt_code()
         deposit = Deposit(
             parcel_id=authorisation.parcel_id,
-            size=session.chosen,
+            size=size,
             recipient="",
             return_id=authorisation.return_id,
             receipt_code=session.receipt_code,
         )
-        self._doors.request_deposit(chosen.compartment.id, DoorPurpose.RETURN, deposit)
+        self._open_for_deposit(session, chosen, DoorPurpose.RETURN, deposit)
 
     def try_after_fault(self) -> None:
         session = self._session
         assert session.compartment_id is not None  # door_faulted holds
-        session.excluded.add(session.compartment_id)
         session.faulted = session.compartment_id
-        session.progress = None
-
-    def try_after_busy(self) -> None:
-        session = self._session
-        assert session.compartment_id is not None  # door_busy holds
-        session.excluded.add(session.compartment_id)
-        session.progress = None
+        self._move_on(session)
 
     def show_door_fault(self) -> None:
         self._session.error = ErrorView(ErrorReason.DOOR_FAULT, self._session.faulted, code_still_valid=True)
@@ -496,8 +419,7 @@ class ReturnsChart(FlowChart):
 
     def reopen_same(self) -> None:
         session = self._session
-        session.retry_same = True
-        session.progress = None
+        self._reopen(session)
         self._store.audit("return_deposit_reopened", self._clock.now(), session.compartment_id,
                           parcel_id=session.authorisation.parcel_id if session.authorisation else None)
 
