@@ -673,3 +673,18 @@ def test_a_failure_inside_courier_mode_goes_home_instead_of_freezing(
     with caplog.at_level(logging.ERROR):
         rig.run(scenario)
     assert "disk I/O error" in caplog.text and "going home" in caplog.text
+
+
+def test_home_resets_the_language_after_a_courier_session_but_not_after_a_cancelled_login(rig: Rig) -> None:
+    rig.seed_courier("K-7", PIN)
+
+    async def scenario() -> None:
+        rig.intent(Intent.START_COURIER)
+        rig.intent(Intent.CANCEL)  # a customer who tapped "Courier" by mistake keeps their language
+        assert rig.screen == Screen(ScreenId.HOME, HomeView())
+        await rig.log_in()
+        rig.intent(Intent.LOGOUT)
+        rig.intent(Intent.DONE)
+        assert rig.screen == Screen(ScreenId.HOME, HomeView(idle_return=True))
+
+    rig.run(scenario)

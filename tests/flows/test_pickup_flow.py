@@ -492,8 +492,8 @@ def test_send_or_return_hands_the_screen_to_the_returns_flow_and_back(rig: Rig) 
         rig.clock.advance(rig.timers.inactivity_s + rig.timers.more_time_s)  # pickup's own timers are off
         assert rig.screen.id is ScreenId.HOME and rig.screen.view == HomeView(idle_return=True)
         rig.intent(Intent.START_RETURN)
-        rig.intent(Intent.CANCEL)
-        assert rig.screen == Screen(ScreenId.HOME, HomeView(idle_return=True))
+        rig.intent(Intent.CANCEL)  # the customer is still here: the language stays theirs
+        assert rig.screen == Screen(ScreenId.HOME, HomeView())
         rig.intent(Intent.START_PICKUP)  # home works as ever afterwards
         assert rig.screen.id is ScreenId.PICKUP_CODE
 

@@ -282,7 +282,7 @@ def test_a_return_door_closed_on_nothing_asks_then_skip_records_nothing(rig: Rig
         rig.close_empty("A2")
         await rig.screen_is(ScreenId.DEPOSIT_CHECK)
         rig.intent(Intent.SKIP)
-        assert rig.screen == Screen(ScreenId.HOME, HomeView(idle_return=True))
+        assert rig.screen == Screen(ScreenId.HOME, HomeView())  # the customer is still here: same language
 
     rig.run(scenario)
     assert rig.store.compartment("A2").state is CompartmentState.FREE
@@ -342,7 +342,7 @@ def test_cancelling_before_the_door_opens_goes_home_and_gives_the_door_up(rig: R
         rig.intent(Intent.CHOOSE_SIZE, size="S")
         assert door_view(rig).waiting_for_unlock
         rig.intent(Intent.CANCEL)  # the door screen offers cancel until the door is open
-        assert rig.screen == Screen(ScreenId.HOME, HomeView(idle_return=True))
+        assert rig.screen == Screen(ScreenId.HOME, HomeView())
         await rig.until(lambda: "journal_abandoned" in rig.audit_kinds(), "the door given up once open")
         assert rig.locker.unfinished() == {}
         rig.put_parcel_and_close("A2")  # whatever happens at that door now records nothing

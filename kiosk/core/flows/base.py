@@ -219,6 +219,8 @@ class FlowChart(StateChart):
         self._on_screen = on_screen
         self._on_end = on_end
         self._running = False
+        self._timer_dispatching = False
+        self.ended_unattended = False  # the last run of this flow ended by a timer (nobody tapped)
         self._interrupted_state = IDLE
         self._more_time_deadline = 0.0
         self._timer_generation = 0
@@ -343,6 +345,8 @@ class FlowChart(StateChart):
             self._on_idle()
             if self._running:
                 self._running = False
+                # Ended by a timer, not by a tap: the person walked away, and the next one starts afresh.
+                self.ended_unattended = self._timer_dispatching
                 if self._on_end is not None:
                     self._on_end()
             return
@@ -398,6 +402,7 @@ class FlowChart(StateChart):
     def _dispatch_from_timer(self, event: str) -> None:
         # Nobody up the stack would catch it (the clock's loop): log it and give the screen back.
         name = self.FLOW_NAME or type(self).__name__
+        self._timer_dispatching = True
         try:
             self.dispatch(event)
         except Exception:
@@ -406,6 +411,8 @@ class FlowChart(StateChart):
                 self.dispatch(self.RECOVERY_EVENT)
             except Exception:
                 log.exception("%s could not recover: %r failed as well", name, self.RECOVERY_EVENT)
+        finally:
+            self._timer_dispatching = False
 
     def _cancel_screen_timers(self) -> None:
         self._timer_generation += 1

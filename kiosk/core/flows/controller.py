@@ -689,8 +689,13 @@ class KioskController:
 
     def _sub_flow_ended(self) -> None:
         """Courier mode or a return is over: the pickup chart takes the screen back and goes home."""
+        ended = self._active
         self._active = self._chart
-        self._chart.dispatch("back_home")
+        # Home resets the language and the accessibility mode after a courier's session (the next person is
+        # a customer) and after a flow nobody finished at the screen; a customer who cancels keeps theirs.
+        unattended = isinstance(ended, FlowChart) and ended.ended_unattended
+        after_courier = ended is self._courier and self._courier.ended_after_login
+        self._chart.dispatch("back_home", idle=unattended or after_courier)
         if self._shown_by is not self._chart:
             self._show_from(self._chart, self._chart.screen)
 

@@ -335,6 +335,7 @@ class CourierChart(DepositChart):
         self._limiter = limiter or courier_limiter(store, timers, policy)
         self._can_scan = can_scan
         self._session = CourierSession()
+        self.ended_after_login = False  # the last run had a courier logged in (the next person is a customer)
         self._checks = 0
         self._photos = 0
         super().__init__(clock=clock, timers=timers, on_screen=on_screen, on_end=on_end)
@@ -478,6 +479,7 @@ class CourierChart(DepositChart):
         return self._login_status(self._clock.now()).seconds_left if state == "locked" else None
 
     def _on_idle(self) -> None:
+        self.ended_after_login = self._session.courier is not None
         self._session = CourierSession()
 
     def _login_status(self, now: float) -> LimiterStatus:

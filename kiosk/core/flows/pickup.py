@@ -562,8 +562,10 @@ class PickupChart(OnlineCodeCheck, FlowChart):
         parcel_ids = [item.parcel_id for item in self._session.parcels]
         self._store.report_problem(kind, parcel_ids, self._clock.now())
 
-    def mark_idle_return(self) -> None:
-        self._idle_return = True
+    def mark_idle_return(self, idle: object = True) -> None:
+        """Home after nobody tapped for a while (a time-up, or another flow that timed out): the UI resets
+        the language. `idle` False: another flow finished or was cancelled by the person at the screen."""
+        self._idle_return = idle is True
 
     # entering states and their timers --------------------------------------------------------------------
     def _entering(self, state: str) -> None:
