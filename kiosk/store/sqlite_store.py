@@ -596,12 +596,9 @@ class SqliteStore(ResidentRecords):
         """
         with self._write("complete a pickup") as connection:
             row = _journal_row(connection, entry_id)
-            current = JournalPhase(row["phase"])
             if row["purpose"] != DoorPurpose.PICKUP.value:
                 raise StoreError(f"journal entry {entry_id} is a {row['purpose']}, not a pickup")
-            if current not in (JournalPhase.UNLOCK_SENT, JournalPhase.OPENED):
-                raise StoreError(f"journal entry {entry_id} is {current.value}: only an entry whose unlock "
-                                 "was sent can complete a pickup")
+            _require_unlock_sent(row, "a pickup")
             compartment_id: str = row["compartment_id"]
             parcels = _json_ids(row["parcel_ids"])
             picked_up: dict[str, object] = {"journal_id": entry_id}
@@ -609,21 +606,13 @@ class SqliteStore(ResidentRecords):
                 picked_up["method"] = row["method"]
             for parcel_id in parcels:
                 _require_in_compartment(connection, parcel_id, compartment_id)
-                connection.execute(
-                    "UPDATE parcels SET state = 'picked_up', picked_up_at = ? WHERE id = ?", (at, parcel_id))
-                connection.execute(
-                    "UPDATE pickup_credentials SET spent_at = ? WHERE parcel_id = ? AND spent_at IS NULL",
-                    (at, parcel_id))
+                _parcel_leaves(connection, parcel_id, "picked_up", at)
                 _insert_audit(connection, "parcel_picked_up", at, compartment_id, parcel_id, picked_up)
                 self._insert_event(connection, EventKind.PICKED_UP, at, compartment_id, parcel_id, picked_up)
             connection.execute(
                 "UPDATE compartments SET state = 'free' WHERE id = ? AND state = 'occupied'",
                 (compartment_id,))
-            connection.execute(
-                "UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?", (at, entry_id))
-            _insert_audit(connection, "door_closed", at, compartment_id, _single(parcels),
-                          {"journal_id": entry_id, "purpose": row["purpose"]})
-            return _journal_entry(_journal_row(connection, entry_id))
+            return _complete_entry(connection, row, at)
 
     def journal_complete_deposit(self, entry_id: int, at: float, *, confirmed_by_ir: bool) -> JournalEntry:
         """Door closed on a deposit or a return: its pending Deposit committed, in one transaction.
@@ -672,11 +661,7 @@ class SqliteStore(ResidentRecords):
             connection.execute(
                 "UPDATE compartments SET state = 'occupied' WHERE id = ? AND state = 'free'",
                 (compartment_id,))
-            connection.execute(
-                "UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?", (at, entry_id))
-            _insert_audit(connection, "door_closed", at, compartment_id, deposit.parcel_id,
-                          {"journal_id": entry_id, "purpose": purpose.value})
-            return _journal_entry(_journal_row(connection, entry_id))
+            return _complete_entry(connection, row, at)
 
     def journal_complete_collection(self, entry_id: int, at: float) -> JournalEntry:
         """Door closed after a collection: each of the entry's parcels, still EXPIRED or RETURNED in that
@@ -699,21 +684,13 @@ class SqliteStore(ResidentRecords):
                     "courier_id": row["courier_id"],
                     "reason": "expired" if state is ParcelState.EXPIRED else "returned",
                     "journal_id": entry_id}
-                connection.execute(
-                    "UPDATE parcels SET state = 'collected', collected_at = ? WHERE id = ?", (at, parcel_id))
-                connection.execute(
-                    "UPDATE pickup_credentials SET spent_at = ? WHERE parcel_id = ? AND spent_at IS NULL",
-                    (at, parcel_id))
+                _parcel_leaves(connection, parcel_id, "collected", at)
                 _insert_audit(connection, "parcel_collected", at, compartment_id, parcel_id, collected)
                 self._insert_event(connection, EventKind.COLLECTED, at, compartment_id, parcel_id, collected)
             connection.execute(
                 "UPDATE compartments SET state = 'free' WHERE id = ? AND state = 'occupied'",
                 (compartment_id,))
-            connection.execute(
-                "UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?", (at, entry_id))
-            _insert_audit(connection, "door_closed", at, compartment_id, _single(parcels),
-                          {"journal_id": entry_id, "purpose": row["purpose"]})
-            return _journal_entry(_journal_row(connection, entry_id))
+            return _complete_entry(connection, row, at)
 
     def journal_abandon(
         self, entry_id: int, reason: str, at: float, *, out_of_order: bool = False
@@ -753,20 +730,12 @@ class SqliteStore(ResidentRecords):
         OPENED; a pickup, deposit, return or collection completes through its own method."""
         with self._write("complete a door opening") as connection:
             row = _journal_row(connection, entry_id)
-            current = JournalPhase(row["phase"])
             own_completion = _OWN_COMPLETION.get(row["purpose"])
             if own_completion is not None:
                 raise StoreError(f"journal entry {entry_id} is a {row['purpose']}: complete it as "
                                  f"{own_completion}")
-            if current not in (JournalPhase.UNLOCK_SENT, JournalPhase.OPENED):
-                raise StoreError(f"journal entry {entry_id} is {current.value}: only an entry whose unlock "
-                                 "was sent can complete")
-            connection.execute(
-                "UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?", (at, entry_id))
-            parcels = _json_ids(row["parcel_ids"])
-            _insert_audit(connection, "door_closed", at, row["compartment_id"], _single(parcels),
-                          {"journal_id": entry_id, "purpose": row["purpose"]})
-            return _journal_entry(_journal_row(connection, entry_id))
+            _require_unlock_sent(row, "an opening")
+            return _complete_entry(connection, row, at)
 
     def journal_cancel(self, entry_id: int, reason: str, at: float) -> JournalEntry:
         """Close an unfinished entry without touching parcels or compartments (audited); a deposit's pending
@@ -1476,6 +1445,22 @@ def _require_no_unfinished_entry(connection: sqlite3.Connection, compartment_id:
     if busy is not None:
         raise StoreError(f"compartment {compartment_id} already has an unfinished door transaction "
                          f"(journal entry {busy['id']}, {busy['phase']})")
+
+
+def _parcel_leaves(connection: sqlite3.Connection, parcel_id: str, state: str, at: float) -> None:
+    """A parcel taken out of the locker (`state` picked_up or collected, dated `at`): its codes are spent."""
+    connection.execute(f"UPDATE parcels SET state = ?, {state}_at = ? WHERE id = ?", (state, at, parcel_id))
+    connection.execute("UPDATE pickup_credentials SET spent_at = ? WHERE parcel_id = ? AND spent_at IS NULL",
+                       (at, parcel_id))
+
+
+def _complete_entry(connection: sqlite3.Connection, row: sqlite3.Row, at: float) -> JournalEntry:
+    """The door of this entry closed and what it was for is written: the entry COMPLETED, audited."""
+    connection.execute("UPDATE door_journal SET phase = 'completed', updated_at = ? WHERE id = ?",
+                       (at, row["id"]))
+    _insert_audit(connection, "door_closed", at, row["compartment_id"], _single(_json_ids(row["parcel_ids"])),
+                  {"journal_id": row["id"], "purpose": row["purpose"]})
+    return _journal_entry(_journal_row(connection, row["id"]))
 
 
 def _require_unlock_sent(row: sqlite3.Row, what: str) -> None:
