@@ -94,6 +94,7 @@ _DETAIL_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _REASON_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _ONE_LINE = re.compile(r"[^\x00-\x1f\x7f]+")
 _BARCODE = re.compile(r"[\x21-\x7e]{1,64}")
+_RECIPIENT_REF = re.compile(r"[\x21-\x7e]{1,128}")  # a pseudonymous key: visible ASCII, no spaces
 _TIMEZONE = re.compile(r"[A-Za-z0-9_+/-]{1,64}")
 _APP_VERSION = re.compile(r"[0-9A-Za-z.+-]{1,40}")
 _CAMERA_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -992,8 +993,9 @@ def _ids(values: list[object], where: str) -> tuple[str, ...]:
 
 def _parse_parcel(value: object, where: str) -> ExpectedParcel:
     parcel = _object(value, where, {"parcel_id", "barcode", "size", "accessible", "recipient_display_name",
-                                    "pickup_window"})
+                                    "pickup_window"}, frozenset({"recipient_ref"}))
     window = _object(parcel["pickup_window"], f"{where}.pickup_window", {"hours", "not_after"})
+    recipient_ref = parcel.get("recipient_ref")
     return ExpectedParcel(
         _string(parcel["parcel_id"], f"{where}.parcel_id", _PARCEL_ID),
         _string(parcel["barcode"], f"{where}.barcode", _BARCODE),
@@ -1003,6 +1005,7 @@ def _parse_parcel(value: object, where: str) -> ExpectedParcel:
                 max_length=80),
         PickupWindow(_integer(window["hours"], f"{where}.pickup_window.hours", 1, 720),
                      _optional_date_time(window["not_after"], f"{where}.pickup_window.not_after")),
+        None if recipient_ref is None else _string(recipient_ref, f"{where}.recipient_ref", _RECIPIENT_REF),
     )
 
 

@@ -72,12 +72,14 @@ def place_parcel(
     courier_id: str | None = None,
     notify_resident: int | None = None,
     locker_id: str = "",
+    recipient_ref: str | None = None,
 ) -> Parcel:
     """Deposit a parcel in the best free compartment, with `code` (kept only as a hash) to pick it up.
 
     The store writes the deposited event for the platform (naming `courier_id`, when a courier deposited
     it) in the same transaction; with `notify_resident` (standalone mode), that resident's pickup mail too,
-    carrying the code and the QR code for `locker_id`. Raises InventoryError for a malformed code or
+    carrying the code and the QR code for `locker_id`. `recipient_ref` keys the recipient's opt-in face
+    enrolment (default: the resident's, with `notify_resident`). Raises InventoryError for a malformed code or
     recipient, LockerFull when
     nothing fits.
     """
@@ -104,4 +106,5 @@ def place_parcel(
         clock.now(),
         courier_id=courier_id,
         notice=notice,
+        recipient_ref=recipient_ref,
     )

@@ -130,6 +130,9 @@ class Parcel:
     deposited_at: float | None = None  # into the locker (the pickup window counts from here)
     pickup_window_hours: int | None = None  # None: the locker's default ([courier] pickup_window_hours)
     pickup_not_after: float | None = None  # a hard end of the pickup window, whatever the deposit time
+    # Who the parcel is for, as a stable pseudonymous key (the platform's `recipient_ref`; standalone
+    # "resident:<id>"): face pickup keys a recipient's enrolled face to it. None: unknown, no face pickup.
+    recipient_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,43 @@ class CourierPolicy:
     max_login_failures: int = 5  # wrong PINs or badges in a row before courier login locks (60 s, doubling)
 
 
+@dataclass(frozen=True)
+class FacePolicy:
+    """Face pickup ([face] in kiosk.toml). Opt-in per recipient; PIN and QR always stay beside it."""
+
+    enabled: bool = True  # offered where a camera is configured and the secrets file has a face key
+    # Euclidean distance between 128-d encodings at or under which two faces count as the same person.
+    # face_recognition's own default is 0.6; ours comes from the measured FAR/FRR curve (make bench).
+    match_threshold: float = 0.5
+    frames_to_agree: int = 3  # consecutive encoded frames that must name the same recipient
+    liveness_window_s: float = 8.0  # the blink and the head movement must both fall within this window
+    attempt_s: float = 15.0  # on pickup_face without a match this long: "not recognised", the keypad offered
+    enrol_frames: int = 5  # good frames captured for an enrolment
+    enrol_timeout_s: float = 20.0  # an enrolment that has not got its frames by then fails
+    forget_after_days: int = 180  # an enrolled face unused this long is deleted
+
+
+class FaceGuidance(enum.Enum):
+    """What the face screens tell the person in front of the camera (the UI puts it in words)."""
+
+    NO_FACE = "no_face"  # nobody in view: look at the camera
+    COME_CLOSER = "come_closer"  # a face, too small to use
+    ONE_FACE = "one_face"  # several faces: one person at a time
+    HOLD_STILL = "hold_still"  # a face, too blurred (moving, or out of focus)
+    BLINK = "blink"  # recognisable; now blink (liveness)
+    TURN_HEAD = "turn_head"  # blinked; now turn the head a little (liveness)
+    CHECKING = "checking"  # a good face: matching it
+    NOT_RECOGNISED = "not_recognised"  # a live face that matches no one with a parcel here
+
+
+class FaceEnrolFailure(enum.Enum):
+    """Why an enrolment saved nothing."""
+
+    TIMED_OUT = "timed_out"  # not enough good frames in time (no face, too far, several people, blurred)
+    INCONSISTENT = "inconsistent"  # the frames did not all show the same person
+    UNAVAILABLE = "unavailable"  # the face engine or the camera cannot be used just now
+
+
 # what the platform announces (sync) ---------------------------------------------------------------
 # Codes, badge secrets and return codes arrive only as HMAC-SHA256 under the locker's code key (32 bytes),
 # which is provisioned with the locker, in its secrets file, and shared with the platform out of band.
@@ -269,6 +309,7 @@ class ExpectedParcel:
     accessible: bool
     recipient_display_name: str
     pickup_window: PickupWindow
+    recipient_ref: str | None = None  # the platform's stable pseudonymous key for the recipient (face pickup)
 
 
 @dataclass(frozen=True)

@@ -91,10 +91,12 @@ class Store(Protocol):
         *,
         courier_id: str | None = None,
         notice: PickupNotice | None = None,
+        recipient_ref: str | None = None,
     ) -> Parcel:
         """A parcel deposited into a free compartment with its pickup credential (audited), its deposited
         outbox event (naming the courier, when one deposited it) and, with `notice`, the resident's pickup
-        mail (standalone mode), in one transaction."""
+        mail (standalone mode), in one transaction. The parcel's recipient_ref is `recipient_ref`, else
+        "resident:<id>" with a notice, else None."""
         ...
 
     def parcel(self, parcel_id: str) -> Parcel: ...
@@ -269,6 +271,40 @@ class Store(Protocol):
         ...
 
     # audit and settings -------------------------------------------------------------------
+    # face pickup (opt-in): only encrypted encodings are kept, never a picture --------------------------
+    def parcels_for_recipient(self, recipient_ref: str) -> Sequence[Parcel]:
+        """The recipient's parcels in the locker now (state in_locker, with a compartment)."""
+        ...
+
+    def face_gallery(self) -> Mapping[str, bytes]:
+        """recipient_ref -> sealed encodings, for the enrolled recipients with a parcel in the locker now."""
+        ...
+
+    def has_face(self, recipient_ref: str) -> bool: ...
+
+    def save_face(self, recipient_ref: str, sealed_encodings: bytes, at: float) -> None:
+        """The recipient consented and was enrolled (replacing an earlier enrolment); audited as
+        face_enrolled, with no biometric data in the audit entry."""
+        ...
+
+    def face_used(self, recipient_ref: str, at: float) -> None:
+        """The face just opened a door: its unused-days clock starts again."""
+        ...
+
+    def forget_face(self, recipient_ref: str, at: float, reason: str) -> bool:
+        """Delete the recipient's encodings (consent withdrawn); audited as face_forgotten with `reason`.
+        False when there were none."""
+        ...
+
+    def forget_faces_of_parcels(self, parcel_ids: Iterable[str], at: float, reason: str) -> int:
+        """Delete the encodings of the recipients of these parcels (the platform's forget_face command);
+        how many were deleted."""
+        ...
+
+    def forget_unused_faces(self, unused_since: float, at: float) -> int:
+        """Delete every enrolment neither made nor used since `unused_since`; how many."""
+        ...
+
     def audit(self, kind: str, at: float, compartment_id: str | None = None,
               parcel_id: str | None = None, **details: object) -> None: ...
 

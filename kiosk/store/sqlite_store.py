@@ -57,10 +57,20 @@ the door closes on it (journal_complete_deposit), so a crash in between leaves n
 row, and with it a pickup code in clear, is deleted by a trigger the moment its entry finishes in any way
 (completed, fault, cancelled or abandoned). Parcels whose pickup window ended become EXPIRED
 (expire_overdue) and leave with a courier, like deposited returns (journal_complete_collection).
+
+Face pickup (migration 0006): a parcel carries its recipient's pseudonymous key (recipient_ref: the
+platform's, or "resident:<id>" standalone), and an opted-in recipient's face encodings are kept per key in
+face_profiles, sealed by kiosk.face_vault (Fernet) before they reach the store: the store never sees an
+encoding in clear, and checks that what it is given looks sealed. Never a picture. The face gallery holds
+only the enrolled recipients with a parcel in the locker now. Enrolments go when consent is withdrawn
+(forget_face, or the platform's command: forget_faces_of_parcels) and when unused for long
+(forget_unused_faces); each is audited by recipient_ref only, and secure_delete zeroes the freed rows.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import hmac
 import json
@@ -71,7 +81,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -138,7 +148,7 @@ _OWN_COMPLETION = {
 
 _COMPARTMENT_COLUMNS = 'id, size, board, lock, height_cm, "column", state, out_of_order_reason'
 _PARCEL_COLUMNS = ("id, size, state, compartment_id, recipient, created_at, picked_up_at, barcode, "
-                   "accessible, deposited_at, pickup_window_hours, pickup_not_after")
+                   "accessible, deposited_at, pickup_window_hours, pickup_not_after, recipient_ref")
 _JOURNAL_COLUMNS = ("id, compartment_id, purpose, parcel_ids, phase, created_at, updated_at, method, "
                     "courier_id")
 _PENDING_DEPOSIT_COLUMNS = ("parcel_id, size, recipient, code_hash, pickup_code, courier_id, return_id, "
@@ -156,6 +166,13 @@ PHOTO_MAX_BYTES = 2 * 1024 * 1024
 CODE_HASH_BYTES = 32  # HMAC-SHA256
 _PICKUP_CODE = re.compile(r"[0-9]{6,8}")
 _JPEG_START = b"\xff\xd8\xff"  # SOI marker and the first segment's marker
+# A recipient's pseudonymous key: visible ASCII, no spaces (the API contract's pattern; migration 0006 too).
+_RECIPIENT_REF = re.compile(r"[!-~]{1,128}")
+RECIPIENT_REF_MAX_CHARS = 128
+# A few 128-float encodings sealed by kiosk.face_vault are a few kB; anything this big is not an enrolment.
+FACE_SEALED_MAX_BYTES = 64 * 1024
+_FERNET_VERSION = 0x80  # the first byte of every Fernet token
+_URLSAFE_BASE64 = re.compile(rb"[A-Za-z0-9_-]+={0,2}")
 BACKLOG_ALARM = "outbox_over_threshold"  # the alarm's name in the API contract
 LAST_ERROR_MAX_CHARS = 300
 
@@ -300,6 +317,7 @@ class SqliteStore(ResidentRecords):
         *,
         courier_id: str | None = None,
         notice: PickupNotice | None = None,
+        recipient_ref: str | None = None,
     ) -> Parcel:
         """A parcel deposited into a free compartment with its pickup credential (audited), and its
         deposited outbox event (and, with `notice`, the resident's pickup mail), in one transaction.
@@ -309,8 +327,13 @@ class SqliteStore(ResidentRecords):
         window) and the credentials synced for it, which open it from now on; any other known parcel id is
         refused. `code_hash` is the locker's own credential for it (replacing an earlier local one).
         `courier_id` names the courier who deposited it, when one did.
+        The parcel's recipient_ref (whose enrolled face may open it) is `recipient_ref` when given; else an
+        EXPECTED parcel keeps the one the platform announced; else, with a `notice`, "resident:<id>" of the
+        resident notified; else None.
         """
         parcel_id = _required_text(parcel_id, "parcel id")
+        recipient_ref = _optional_recipient_ref(recipient_ref)
+        resident_ref = _resident_ref(notice)
         if courier_id is not None:
             courier_id = _required_text(courier_id, "courier id")
         size = _member(Size, size, "size")
@@ -332,12 +355,13 @@ class SqliteStore(ResidentRecords):
             if existing is None:
                 connection.execute(
                     "INSERT INTO parcels (id, size, state, compartment_id, recipient, created_at, origin, "
-                    "deposited_at) VALUES (?, ?, 'in_locker', ?, ?, ?, 'local', ?)",
-                    (parcel_id, size.value, compartment_id, recipient, at, at))
+                    "deposited_at, recipient_ref) VALUES (?, ?, 'in_locker', ?, ?, ?, 'local', ?, ?)",
+                    (parcel_id, size.value, compartment_id, recipient, at, at, recipient_ref or resident_ref))
             elif existing["state"] == ParcelState.EXPECTED.value:
                 connection.execute(
                     "UPDATE parcels SET size = ?, state = 'in_locker', compartment_id = ?, recipient = ?, "
-                    "deposited_at = ? WHERE id = ?", (size.value, compartment_id, recipient, at, parcel_id))
+                    "deposited_at = ?, recipient_ref = COALESCE(?, recipient_ref, ?) WHERE id = ?",
+                    (size.value, compartment_id, recipient, at, recipient_ref, resident_ref, parcel_id))
             else:
                 raise StoreError(f"parcel {parcel_id} is already known ({existing['state']})")
             connection.execute("DELETE FROM pickup_credentials WHERE parcel_id = ? AND origin = 'local'",
@@ -1123,6 +1147,101 @@ class SqliteStore(ResidentRecords):
                 "WHERE p.state IN ('expired', 'returned') ORDER BY c.position, p.id").fetchall()
         return [_parcel(row) for row in rows]
 
+    # face pickup (opt-in): sealed encodings only, never a picture ---------------------------------
+    def parcels_for_recipient(self, recipient_ref: str) -> Sequence[Parcel]:
+        """The recipient's parcels in the locker now (IN_LOCKER, in a compartment), oldest first."""
+        recipient_ref = _checked_recipient_ref(recipient_ref)
+        with self._read("list a recipient's parcels") as connection:
+            rows = connection.execute(
+                f"SELECT {_PARCEL_COLUMNS} FROM parcels WHERE recipient_ref = ? AND state = 'in_locker' "
+                "AND compartment_id IS NOT NULL ORDER BY created_at, id", (recipient_ref,)).fetchall()
+        return [_parcel(row) for row in rows]
+
+    def face_gallery(self) -> Mapping[str, bytes]:
+        """recipient_ref -> sealed encodings, for the enrolled recipients with a parcel IN_LOCKER now (the
+        smaller the gallery, the fewer false accepts); in recipient_ref order."""
+        with self._read("read the face gallery") as connection:
+            rows = connection.execute(
+                "SELECT f.recipient_ref, f.sealed_encodings FROM face_profiles AS f "
+                "WHERE EXISTS (SELECT 1 FROM parcels AS p WHERE p.recipient_ref = f.recipient_ref "
+                "              AND p.state = 'in_locker' AND p.compartment_id IS NOT NULL) "
+                "ORDER BY f.recipient_ref").fetchall()
+        return {row["recipient_ref"]: bytes(row["sealed_encodings"]) for row in rows}
+
+    def has_face(self, recipient_ref: str) -> bool:
+        recipient_ref = _checked_recipient_ref(recipient_ref)
+        with self._read("look up a face enrolment") as connection:
+            return connection.execute("SELECT 1 FROM face_profiles WHERE recipient_ref = ?",
+                                      (recipient_ref,)).fetchone() is not None
+
+    def save_face(self, recipient_ref: str, sealed_encodings: bytes, at: float) -> None:
+        """The recipient consented and was enrolled: `sealed_encodings` (kiosk.face_vault.FaceVault.seal's
+        token, never encodings in clear) kept, replacing an earlier enrolment; enrolled and last used `at`.
+        Audited "face_enrolled" with the recipient_ref and whether it replaced one, no biometric data."""
+        recipient_ref = _checked_recipient_ref(recipient_ref)
+        sealed = _checked_sealed(sealed_encodings)
+        at = _time(at, "the time of an enrolment")
+        with self._write("save a face enrolment") as connection:
+            replaced = connection.execute("SELECT 1 FROM face_profiles WHERE recipient_ref = ?",
+                                          (recipient_ref,)).fetchone() is not None
+            connection.execute(
+                "INSERT INTO face_profiles (recipient_ref, sealed_encodings, enrolled_at, last_used_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (recipient_ref) DO UPDATE SET "
+                "sealed_encodings = excluded.sealed_encodings, enrolled_at = excluded.enrolled_at, "
+                "last_used_at = excluded.last_used_at", (recipient_ref, sealed, at, at))
+            _insert_audit(connection, "face_enrolled", at, None, None,
+                          {"recipient_ref": recipient_ref, "replaced": replaced})
+
+    def face_used(self, recipient_ref: str, at: float) -> None:
+        """The face just opened a door: its unused-days clock starts again at `at` (never earlier than it
+        stood). Nothing happens when the enrolment is gone (forgotten while the door was opening)."""
+        recipient_ref = _checked_recipient_ref(recipient_ref)
+        at = _time(at, "the time a face was used")
+        with self._write("note a face's use") as connection:
+            updated = _sum_rowcount(connection.execute(
+                "UPDATE face_profiles SET last_used_at = max(last_used_at, ?) WHERE recipient_ref = ?",
+                (at, recipient_ref)))
+        if not updated:
+            log.info("face of %s used, but its enrolment is gone meanwhile", recipient_ref)
+
+    def forget_face(self, recipient_ref: str, at: float, reason: str) -> bool:
+        """Delete the recipient's enrolment (consent withdrawn); audited "face_forgotten" with `reason`.
+        False, with nothing written, when there was none."""
+        recipient_ref = _checked_recipient_ref(recipient_ref)
+        at = _time(at, "the time a face is forgotten")
+        reason = _required_text(reason, "the reason a face is forgotten")
+        with self._write("forget a face") as connection:
+            return _delete_face(connection, recipient_ref, at, {"reason": reason}, None)
+
+    def forget_faces_of_parcels(self, parcel_ids: Iterable[str], at: float, reason: str) -> int:
+        """Delete the enrolments of the recipients of these parcels, whatever the parcels' state (the
+        platform's forget_face command); unknown parcel ids and parcels without a recipient_ref are ignored.
+        Each deletion is audited "face_forgotten" (with `reason` and the parcel that named it); how many."""
+        parcels = _id_list(parcel_ids, "parcel_ids", "parcel id")
+        at = _time(at, "the time faces are forgotten")
+        reason = _required_text(reason, "the reason faces are forgotten")
+        with self._write("forget the faces of parcels' recipients") as connection:
+            named: dict[str, str] = {}
+            for row in connection.execute(
+                    "SELECT id, recipient_ref FROM parcels WHERE recipient_ref IS NOT NULL "
+                    "AND id IN (SELECT value FROM json_each(?)) ORDER BY id", (json.dumps(list(parcels)),)):
+                named.setdefault(row["recipient_ref"], row["id"])
+            return sum(_delete_face(connection, ref, at, {"reason": reason}, parcel_id)
+                       for ref, parcel_id in named.items())
+
+    def forget_unused_faces(self, unused_since: float, at: float) -> int:
+        """Delete every enrolment neither made nor used since `unused_since` (its later of enrolled_at and
+        last_used_at is before it), each audited "face_forgotten" with reason "unused"; how many."""
+        unused_since = _time(unused_since, "the time faces count as unused since")
+        at = _time(at, "the time unused faces are forgotten")
+        with self._write("forget unused faces") as connection:
+            rows = connection.execute(
+                "SELECT recipient_ref, max(enrolled_at, last_used_at) AS used_at FROM face_profiles "
+                "WHERE max(enrolled_at, last_used_at) < ? ORDER BY recipient_ref", (unused_since,)).fetchall()
+            return sum(_delete_face(connection, row["recipient_ref"], at,
+                                    {"reason": "unused", "last_used_at": row["used_at"]}, None)
+                       for row in rows)
+
     # audit and settings -------------------------------------------------------------------
     def audit(self, kind: str, at: float, compartment_id: str | None = None,
               parcel_id: str | None = None, **details: object) -> None:
@@ -1477,6 +1596,61 @@ def _has_platform_credential(connection: sqlite3.Connection, parcel_id: str, now
     return row is not None
 
 
+def _checked_recipient_ref(value: object) -> str:
+    if not isinstance(value, str) or not _RECIPIENT_REF.fullmatch(value):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise StoreError(f"a recipient ref must be 1 to {RECIPIENT_REF_MAX_CHARS} visible ASCII characters "
+                         f"(no spaces), not {shown}")
+    return value
+
+
+def _optional_recipient_ref(value: object) -> str | None:
+    return None if value is None else _checked_recipient_ref(value)
+
+
+def _resident_ref(notice: object) -> str | None:
+    """The recipient_ref of a standalone resident's parcel; None when there is no (well-formed) notice, whose
+    own check then says what is wrong with it."""
+    if not isinstance(notice, PickupNotice):
+        return None
+    resident_id = notice.resident_id
+    if isinstance(resident_id, bool) or not isinstance(resident_id, int):
+        return None
+    return f"resident:{resident_id}"
+
+
+def _checked_sealed(value: object) -> bytes:
+    """Sealed encodings as given, when they look like a Fernet token (urlsafe base64 of a version-0x80
+    token): encodings in clear, or anything else, never reach the database."""
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise StoreError(f"sealed face encodings must be bytes, not {type(value).__name__}")
+    sealed = bytes(value)
+    if not sealed:
+        raise StoreError("sealed face encodings must not be empty")
+    if len(sealed) > FACE_SEALED_MAX_BYTES:
+        raise StoreError(f"sealed face encodings are {len(sealed)} bytes; at most {FACE_SEALED_MAX_BYTES} "
+                         "are kept")
+    try:
+        first = base64.urlsafe_b64decode(sealed[:4]) if _URLSAFE_BASE64.fullmatch(sealed) else b""
+    except (binascii.Error, ValueError):
+        first = b""
+    if not first or first[0] != _FERNET_VERSION:
+        raise StoreError("face encodings must be sealed (kiosk.face_vault.FaceVault.seal) before they are "
+                         "stored")
+    return sealed
+
+
+def _delete_face(connection: sqlite3.Connection, recipient_ref: str, at: float, details: dict[str, object],
+                 parcel_id: str | None) -> bool:
+    """Delete one enrolment in the caller's transaction, audited "face_forgotten"; whether there was one."""
+    deleted = _sum_rowcount(connection.execute("DELETE FROM face_profiles WHERE recipient_ref = ?",
+                                               (recipient_ref,)))
+    if deleted:
+        _insert_audit(connection, "face_forgotten", at, None, parcel_id,
+                      {"recipient_ref": recipient_ref, **details})
+    return bool(deleted)
+
+
 def _entry_id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise StoreError(f"a door journal entry id must be a whole number, not {value!r}")
@@ -1654,7 +1828,7 @@ def _parcel(row: sqlite3.Row) -> Parcel:
     return Parcel(row["id"], Size(row["size"]), ParcelState(row["state"]), row["compartment_id"],
                   row["recipient"], row["created_at"], row["picked_up_at"], row["barcode"],
                   bool(row["accessible"]), row["deposited_at"], row["pickup_window_hours"],
-                  row["pickup_not_after"])
+                  row["pickup_not_after"], row["recipient_ref"])
 
 
 def _deposit(row: sqlite3.Row) -> Deposit:
@@ -1778,6 +1952,7 @@ def _checked_parcel(parcel: ExpectedParcel) -> ExpectedParcel:
         _flag(parcel.accessible, "accessible"),
         _required_text(parcel.recipient_display_name, "recipient display name"),
         PickupWindow(hours, _optional_time(window.not_after, "pickup window end")),
+        _optional_recipient_ref(parcel.recipient_ref),
     )
 
 
@@ -1839,12 +2014,15 @@ def _hash_bytes(value: object, what: str) -> bytes:
 # sync: applying a page ----------------------------------------------------------------------------
 _EXPECTED_UPSERT = (
     "INSERT INTO parcels (id, size, state, recipient, created_at, barcode, accessible, pickup_window_hours, "
-    "pickup_not_after, origin, seen_in_sync) VALUES (?, ?, 'expected', ?, ?, ?, ?, ?, ?, 'platform', ?) "
+    "pickup_not_after, origin, seen_in_sync, recipient_ref) "
+    "VALUES (?, ?, 'expected', ?, ?, ?, ?, ?, ?, 'platform', ?, ?) "
     "ON CONFLICT (id) DO UPDATE SET size = excluded.size, recipient = excluded.recipient, "
     "barcode = excluded.barcode, accessible = excluded.accessible, "
     "pickup_window_hours = excluded.pickup_window_hours, pickup_not_after = excluded.pickup_not_after, "
-    "seen_in_sync = excluded.seen_in_sync WHERE parcels.state = 'expected'")
-# A deposited parcel takes only display data from the platform.
+    "seen_in_sync = excluded.seen_in_sync, recipient_ref = excluded.recipient_ref "
+    "WHERE parcels.state = 'expected'")
+# A deposited parcel takes only display data from the platform: never its recipient_ref, which would hand the
+# parcel to another enrolled face while it sits in the locker.
 _DEPOSITED_DISPLAY_UPDATE = (
     "UPDATE parcels SET recipient = ?, accessible = ?, "
     "seen_in_sync = CASE WHEN origin = 'platform' THEN ? ELSE seen_in_sync END WHERE id = ?")
@@ -1914,7 +2092,7 @@ def _upsert_expected_parcels(connection: sqlite3.Connection, page: _CheckedPage,
     connection.executemany(_EXPECTED_UPSERT, [
         (parcel.parcel_id, parcel.size.value, parcel.recipient_display_name, at,
          parcel.barcode if owner[parcel.barcode] == parcel.parcel_id else None, int(parcel.accessible),
-         parcel.pickup_window.hours, parcel.pickup_window.not_after, generation)
+         parcel.pickup_window.hours, parcel.pickup_window.not_after, generation, parcel.recipient_ref)
         for parcel in announced])
     connection.executemany(_DEPOSITED_DISPLAY_UPDATE, [
         (parcel.recipient_display_name, int(parcel.accessible), generation, parcel.parcel_id)

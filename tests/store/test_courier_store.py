@@ -1207,7 +1207,7 @@ def test_a_used_version_4_database_migrates_to_5_with_every_row_intact(tmp_path:
                                            "couriers", "return_authorisations", "residents", "mail_queue"))
 
     with SqliteStore.open(database, V4_LAYOUT, now=lambda: T0 + 30) as store:
-        assert store.schema_version == 5
+        assert store.schema_version == bundled_migrations()[-1].version  # 5, and any later ones
         assert by_old_columns(database, columns) == before
         connection = store._connection
         assert connection is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from kiosk.core.model import DoorState, ProblemKind, Size
+from kiosk.core.model import DoorState, FaceEnrolFailure, FaceGuidance, ProblemKind, Size
 
 
 class ScreenId(enum.Enum):
@@ -38,6 +38,10 @@ class ScreenId(enum.Enum):
     RETURN_CODE = "return_code"
     RETURN_SIZE = "return_size"
     RECEIPT = "receipt"
+    # face pickup (opt-in)
+    PICKUP_FACE = "pickup_face"  # look at the camera: blink, turn the head a little; the keypad one tap away
+    FACE_CONSENT = "face_consent"  # after a code or QR pickup: what is stored, for how long, how to withdraw
+    FACE_ENROL = "face_enrol"  # capturing a few good frames
 
 
 class CodeError(enum.Enum):
@@ -45,6 +49,16 @@ class CodeError(enum.Enum):
     MALFORMED = "malformed"  # not 6 to 8 digits
     FOREIGN = "foreign"  # a scanned code that is not a pickup code for this locker
     NOT_VERIFIED = "not_verified"  # unknown here, and the platform cannot be asked about it just now
+    FACE_NOT_RECOGNISED = "face_not_recognised"  # face pickup found no live, matching face in time
+
+
+class FaceTarget(enum.Enum):
+    """What the screen shown now wants from the face engine (nothing, on most screens)."""
+
+    NONE = "none"
+    WATCH = "watch"  # home, when an enrolled recipient has a parcel here: say when a face comes into view
+    MATCH = "match"  # pickup_face: liveness and matching against the waiting recipients' faces
+    ENROL = "enrol"  # face_enrol: capture good frames of the one person in view
 
 
 class ErrorReason(enum.Enum):
@@ -102,6 +116,7 @@ class PickupCodeView:
     failures_in_a_row: int = 0
     failures_allowed: int = 5
     can_scan: bool = False  # a camera is there: offer "scan a QR code instead"
+    can_use_face: bool = False  # face pickup is possible now: offer "use my face"
 
 
 @dataclass(frozen=True)
@@ -151,10 +166,46 @@ class ReportProblemView:
     choices: tuple[ProblemKind, ...] = tuple(ProblemKind)
 
 
+class FaceNotice(enum.Enum):
+    """What became of the recipient's face enrolment, said on the thank-you screen."""
+
+    SAVED = "saved"  # enrolled: next time, look at the camera
+    NOT_SAVED = "not_saved"  # the enrolment failed; see ThankYouView.enrol_failure
+    FORGOTTEN = "forgotten"  # "forget my face": the encodings are deleted
+
+
 @dataclass(frozen=True)
 class ThankYouView:
     parcels_picked_up: int
     problem_reported: ProblemKind | None = None
+    can_offer_face: bool = False  # "Pick up with your face next time?" (a code or QR pickup, not enrolled)
+    can_forget_face: bool = False  # "Forget my face" (this recipient is enrolled)
+    face_notice: FaceNotice | None = None
+    enrol_failure: FaceEnrolFailure | None = None
+
+
+@dataclass(frozen=True)
+class PickupFaceView:
+    """Look at the camera; the guidance says what to do next. The keypad is always one tap away."""
+
+    guidance: FaceGuidance = FaceGuidance.NO_FACE
+    camera_connected: bool = True
+    can_scan: bool = False  # a QR code shown here is read too
+
+
+@dataclass(frozen=True)
+class FaceConsentView:
+    """Plain words before anything is captured: what is stored, for how long, how to withdraw."""
+
+    forget_after_days: int
+
+
+@dataclass(frozen=True)
+class FaceEnrolView:
+    frames_taken: int
+    frames_needed: int
+    guidance: FaceGuidance = FaceGuidance.NO_FACE
+    camera_connected: bool = True
 
 
 @dataclass(frozen=True)
@@ -332,6 +383,9 @@ ViewModel = (
     | ReturnCodeView
     | ReturnSizeView
     | ReceiptView
+    | PickupFaceView
+    | FaceConsentView
+    | FaceEnrolView
 )
 
 
@@ -372,3 +426,9 @@ class Intent(enum.Enum):
     SKIP = "skip"  # deposit_check: the parcel was not put in (or stays): go on without it
     # returns
     SUBMIT_RETURN_CODE = "submit_return_code"  # code: str
+    # face pickup
+    FACE_INSTEAD = "face_instead"  # pickup_code -> pickup_face
+    OFFER_FACE = "offer_face"  # thank_you -> face_consent
+    CONSENT_FACE = "consent_face"  # face_consent -> face_enrol (the recipient agreed)
+    DECLINE_FACE = "decline_face"  # face_consent -> thank_you (no thanks)
+    FORGET_FACE = "forget_face"  # thank_you: delete this recipient's face

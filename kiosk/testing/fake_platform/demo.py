@@ -6,7 +6,7 @@ The kiosk places its own demo parcels (`kiosk --demo`): DEMO-1 (code 111111), DE
 - a second pickup code, 444444, re-issued for DEMO-1 (say the recipient lost the first one): the kiosk
   learns it by sync, so after the first sync 444444 opens DEMO-1 too, which shows sync working;
 - parcels announced but not yet deposited, for a courier to drop off (one needs a compartment within
-  reach from a wheelchair);
+  reach from a wheelchair), each for a recipient with a distinct recipient_ref (face pickup keys to it);
 - two couriers, one with a badge;
 - two return authorisations.
 
@@ -37,6 +37,7 @@ class AnnouncedParcel:
     size: str
     accessible: bool
     recipient: str
+    recipient_ref: str  # the recipient's pseudonymous key at the operator (face pickup keys enrolments to it)
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,11 @@ class DemoReturn:
 
 
 ANNOUNCED_PARCELS = (
-    AnnouncedParcel("PX-DEMO-101", "JJD0001234567101", "S", False, "B. Liskov"),
-    AnnouncedParcel("PX-DEMO-102", "JJD0001234567102", "M", True, "K. Johnson"),
-    AnnouncedParcel("PX-DEMO-103", "00340434161094042103", "L", False, "E. Dijkstra"),
-    AnnouncedParcel("PX-DEMO-104", "JJD0001234567104", "XL", False, "D. Knuth"),
-    AnnouncedParcel("PX-DEMO-105", "00340434161094042105", "S", False, "M. Hamilton"),
+    AnnouncedParcel("PX-DEMO-101", "JJD0001234567101", "S", False, "B. Liskov", "demo-rcp-7f3a01"),
+    AnnouncedParcel("PX-DEMO-102", "JJD0001234567102", "M", True, "K. Johnson", "demo-rcp-7f3a02"),
+    AnnouncedParcel("PX-DEMO-103", "00340434161094042103", "L", False, "E. Dijkstra", "demo-rcp-7f3a03"),
+    AnnouncedParcel("PX-DEMO-104", "JJD0001234567104", "XL", False, "D. Knuth", "demo-rcp-7f3a04"),
+    AnnouncedParcel("PX-DEMO-105", "00340434161094042105", "S", False, "M. Hamilton", "demo-rcp-7f3a05"),
 )
 COURIERS = (
     DemoCourier("C-100", "1234", "DEMOBADGE00000001", "Demo courier C-100"),
@@ -86,7 +87,8 @@ def seed_demo(platform: FakePlatform) -> list[str]:
              "too); it works once the kiosk has synced"]
     for parcel in ANNOUNCED_PARCELS:
         platform.add_expected_parcel(parcel_id=parcel.parcel_id, barcode=parcel.barcode, size=parcel.size,
-                                     accessible=parcel.accessible, recipient=parcel.recipient)
+                                     accessible=parcel.accessible, recipient=parcel.recipient,
+                                     recipient_ref=parcel.recipient_ref)
         reach = ", needs a compartment within wheelchair reach" if parcel.accessible else ""
         lines.append(f"  announced parcel {parcel.parcel_id}: barcode {parcel.barcode}, size {parcel.size}"
                      f"{reach} (for a courier to drop off)")

@@ -277,9 +277,13 @@ class FakePlatform:
         accessible: bool = False,
         recipient: str = "Test Recipient",
         pickup_window_hours: int = 72,
+        recipient_ref: str | None = None,
     ) -> None:
         """An expected parcel and, with a `code`, its pickup credential (the code's keyed hash, never the
-        code). Without one the parcel is announced only: its code is made when it is deposited."""
+        code). Without one the parcel is announced only: its code is made when it is deposited.
+        `recipient_ref` is the recipient's pseudonymous key (face pickup keys an enrolment to it); without one
+        the parcel goes out without the field, as from an operator that has none. Announcing the same
+        parcel_id again replaces the record, so a later sync brings the new values."""
         if code is not None and (not isinstance(code, str) or not _PICKUP_CODE.fullmatch(code)):
             raise ValueError("a pickup code is 6 to 8 digits")
         parcel = {
@@ -290,6 +294,8 @@ class FakePlatform:
             "recipient_display_name": recipient,
             "pickup_window": {"hours": pickup_window_hours, "not_after": None},
         }
+        if recipient_ref is not None:
+            parcel["recipient_ref"] = recipient_ref
         contract.validate("ExpectedParcel", parcel)
         with self._using_store() as store:
             store.upsert_record("parcel", parcel_id, parcel)
