@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import fcntl
 import ipaddress
 import math
 import os
@@ -23,9 +24,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from cryptography.fernet import Fernet
+
 from hal.codes import DECODER_NAMES, DEFAULT_DECODER
 from hal.lockboard import board_range, driver_options, known_protocols, lock_range
-from kiosk.core.model import Compartment, CourierPolicy, Size, Timers
+from kiosk.core.model import Compartment, CourierPolicy, FacePolicy, Size, Timers
 from kiosk.core.payloads import LOCKER_ID_PATTERN
 from kiosk.store.residents import email_problem
 
@@ -101,6 +104,8 @@ class KioskConfig:
     platform: PlatformConfig | None = None
     mail: MailConfig | None = None
     courier: CourierPolicy = field(default_factory=CourierPolicy)  # [courier]; absent: the defaults
+    # [face]; absent: the defaults. Offered only with a [camera] and a face_key in the secrets file.
+    face: FacePolicy = field(default_factory=FacePolicy)
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,11 @@ class Secrets:
     code_key: bytes = field(repr=False)  # keys the pickup-code hashes
     platform_secret: bytes | None = field(default=None, repr=False)  # signs requests to the platform
     smtp_password: str | None = field(default=None, repr=False)  # for [mail] username
+    # Encrypts the stored face encodings: a Fernet key as Fernet() takes it (44 URL-safe base64 characters,
+    # 32 bytes). None when the file has none and none could be added: face enrolment is then off.
+    face_key: bytes | None = field(default=None, repr=False)
+    # Why face_key is None, in one line for the log (never the key); None when there is a face_key.
+    face_key_problem: str | None = None
 
 
 # loading ----------------------------------------------------------------------------------------
@@ -168,15 +178,17 @@ def load_config(path: str | Path) -> KioskConfig:
 def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig:
     """A copy of `config` with some values replaced, validated like the file.
 
-    Keys: a whole section (`locker`, `bus`, `timers`, `courier`, `compartments`, `path`); one field of a
-    section as `<section>_<field>` (`bus_url="sim://test"`, `timers_inactivity_s=5`,
-    `courier_accept_unannounced=True`, `locker_database=tmp_path / "k.sqlite"`); or the shortcuts
+    Keys: a whole section (`locker`, `bus`, `timers`, `courier`, `face`, `compartments`, `path`); one field
+    of a section as `<section>_<field>` (`bus_url="sim://test"`, `timers_inactivity_s=5`,
+    `courier_accept_unannounced=True`, `face_match_threshold=0.4`, `locker_database=tmp_path / "k.sqlite"`);
+    or the shortcuts
     `database` and `secrets_file`.
     Relative paths are taken relative to the config file's folder, like in the file.
     """
     label = f"{config.path} (override)"
     sections: dict[str, Any] = {
         "locker": config.locker, "bus": config.bus, "timers": config.timers, "courier": config.courier,
+        "face": config.face,
     }
     top: dict[str, Any] = {"path": config.path, "compartments": config.compartments,
                            "camera": config.camera, "scanner": config.scanner, "platform": config.platform,
@@ -204,14 +216,17 @@ def config_with_overrides(config: KioskConfig, **changes: object) -> KioskConfig
         raise ConfigError(label, invalid.key, invalid.reason) from None
     return KioskConfig(Path(top["path"]), sections["locker"], sections["bus"], sections["timers"],
                        tuple(top["compartments"]), top["camera"], top["scanner"], top["platform"],
-                       top["mail"], sections["courier"])
+                       top["mail"], sections["courier"], sections["face"])
 
 
 def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
-    """Read the secrets file, or (with `create`) make one with a fresh random code key.
+    """Read the secrets file, or (with `create`) make one with a fresh random code key and face key.
 
     A new file gets mode 0600, in a folder created with mode 0700 when missing. An existing file
     that group or others may access is refused: the codes' key must stay private.
+    An existing file without a face_key gets one added (with `create`; atomically, keeping its mode). If
+    that is impossible (a read-only file or folder, a full disk), the result has face_key None and
+    face_key_problem says why: the caller logs that face enrolment is off, and everything else works.
     """
     label = str(path)
     file = Path(path).expanduser().absolute()
@@ -230,18 +245,9 @@ def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
         mode = stat.S_IMODE(status.st_mode)
         raise ConfigError(label, "", f"group or others may access it (mode {mode:04o}); "
                                      f"fix it with: chmod 600 {file}")
-    text = ""
+    document = _read_secrets(file, label)[1]
     try:
-        text = file.read_bytes().decode("utf-8")
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(label, *_toml_error_position(str(error), text)) from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(label, "", f"not UTF-8 text (byte {error.start})") from None
-    except OSError as error:
-        raise ConfigError(label, "", f"cannot read: {error.strerror or error}") from None
-    try:
-        _reject_unknown(document, "", ("code_key", "platform_secret", "smtp_password"))
+        _reject_unknown(document, "", _SECRETS_KEYS)
         hex_key = _text(_require(document, "", "code_key"), "code_key")
         # Never echo the values: they are the keys.
         if len(hex_key) != 2 * CODE_KEY_BYTES or not re.fullmatch(r"[0-9a-fA-F]*", hex_key):
@@ -261,9 +267,16 @@ def load_or_create_secrets(path: str | Path, create: bool = True) -> Secrets:
             smtp_password = _text(document["smtp_password"], "smtp_password")
             if not smtp_password:
                 raise _Invalid("smtp_password", "must not be empty; remove the key if the server needs none")
+        face_key = _face_key(document["face_key"]) if "face_key" in document else None
     except _Invalid as invalid:
         raise ConfigError(label, invalid.key, invalid.reason) from None
-    return Secrets(file, bytes.fromhex(hex_key), platform_secret, smtp_password)
+    face_key_problem = None
+    if face_key is None:
+        if create:
+            face_key, face_key_problem = _add_face_key(file, label)
+        else:
+            face_key_problem = "the secrets file has no face_key"
+    return Secrets(file, bytes.fromhex(hex_key), platform_secret, smtp_password, face_key, face_key_problem)
 
 
 def mail_password(config: KioskConfig, secrets: Secrets) -> str | None:
@@ -286,7 +299,20 @@ class _Invalid(Exception):
         self.reason = reason
 
 
-_TOP_KEYS = ("locker", "bus", "timers", "compartments", "camera", "scanner", "platform", "mail", "courier")
+_TOP_KEYS = ("locker", "bus", "timers", "compartments", "camera", "scanner", "platform", "mail", "courier",
+             "face")
+_FACE_KEYS = tuple(face_field.name for face_field in dataclasses.fields(FacePolicy))
+# Inclusive ranges of the [face] numbers. The threshold stops at face_recognition's own 0.6: anything looser
+# lets strangers' faces match (false accepts open doors).
+FACE_RANGES: dict[str, tuple[float, float]] = {
+    "match_threshold": (0.2, 0.6),
+    "frames_to_agree": (2, 10),
+    "liveness_window_s": (3.0, 30.0),
+    "attempt_s": (5.0, 120.0),
+    "enrol_frames": (3, 10),
+    "enrol_timeout_s": (5.0, 120.0),
+    "forget_after_days": (1, 3650),
+}
 _COURIER_KEYS = ("unannounced", "pickup_window_hours", "max_login_failures")
 UNANNOUNCED_POLICIES = ("refuse", "accept")
 PICKUP_WINDOW_HOURS_RANGE = (1, 720)  # up to 30 days
@@ -332,8 +358,34 @@ def _parse(document: Mapping[str, Any], file: Path) -> KioskConfig:
     mail = _parse_mail(_table(document["mail"], "mail"), folder) if "mail" in document else None
     courier = _parse_courier(_table(document["courier"], "courier")) if "courier" in document \
         else CourierPolicy()
+    face = _parse_face(_table(document["face"], "face")) if "face" in document else FacePolicy()
     return KioskConfig(file, _parse_locker(locker, folder), parsed_bus, _parse_timers(timers), layout,
-                       camera, scanner, platform, mail, courier)
+                       camera, scanner, platform, mail, courier, face)
+
+
+def _parse_face(table: Mapping[str, Any]) -> FacePolicy:
+    _reject_unknown(table, "face", _FACE_KEYS)
+    values: dict[str, Any] = {name: _face_value(name, value) for name, value in table.items()}
+    return FacePolicy(**values)
+
+
+def _face_value(name: str, value: object) -> bool | int | float:
+    key = f"face.{name}"
+    default = getattr(FacePolicy(), name)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise _Invalid(key, f"expected true or false, got {_describe(value)}")
+        return value
+    low, high = FACE_RANGES[name]
+    if isinstance(default, int):
+        return _in_range(_integer(value, key), key, int(low), int(high))
+    number = _number(value, key)
+    if number > high and name == "match_threshold":
+        raise _Invalid(key, f"{number:g} is out of range {low:g}..{high:g}: looser than face_recognition's "
+                            f"own {high:g} means false accepts (a stranger's face opening a door)")
+    if not low <= number <= high:
+        raise _Invalid(key, f"{number:g} is out of range {low:g}..{high:g}")
+    return number
 
 
 def _parse_courier(table: Mapping[str, Any]) -> CourierPolicy:
@@ -733,8 +785,8 @@ def _field_names(section: object) -> tuple[str, ...]:
 
 def _override_names(config: KioskConfig) -> list[str]:
     names = ["locker", "bus", "timers", "courier", "compartments", "path", "database", "secrets_file",
-             "camera", "scanner", "platform", "mail"]
-    for section in ("locker", "bus", "timers", "courier"):
+             "camera", "scanner", "platform", "mail", "face"]
+    for section in ("locker", "bus", "timers", "courier", "face"):
         names += [f"{section}_{name}" for name in _field_names(getattr(config, section))]
     return names
 
@@ -759,6 +811,8 @@ def _override_field(section: str, name: str, value: object, folder: Path) -> obj
     key = f"{section}.{name}"
     if section == "timers":
         return _timer_value(name, value)
+    if section == "face":
+        return _face_value(name, value)
     if section == "courier":
         if name == "accept_unannounced":
             if not isinstance(value, bool):
@@ -790,6 +844,99 @@ def _override_field(section: str, name: str, value: object, folder: Path) -> obj
 
 # secrets ------------------------------------------------------------------------------------------
 
+_SECRETS_KEYS = ("code_key", "platform_secret", "smtp_password", "face_key")
+_FERNET_KEY = re.compile(r"[A-Za-z0-9_-]{43}=")
+FACE_KEY_CHARACTERS = 44
+_FACE_KEY_COMMENT = ("# Encrypts the stored face encodings: without it every enrolled face is unreadable,\n"
+                     "# and recipients who chose face pickup must enrol again.\n")
+
+
+def _read_secrets(file: Path, label: str) -> tuple[str, dict[str, Any]]:
+    text = ""
+    try:
+        text = file.read_bytes().decode("utf-8")
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(label, *_toml_error_position(str(error), text)) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(label, "", f"not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise ConfigError(label, "", f"cannot read: {error.strerror or error}") from None
+
+
+def _face_key(value: object) -> bytes:
+    # Never echo the value, not even a mistyped one: it decrypts every enrolled face.
+    if not isinstance(value, str):
+        kind = {bool: "a boolean", int: "a whole number", float: "a number", list: "an array",
+                dict: "a table"}.get(type(value), f"a {type(value).__name__}")
+        raise _Invalid("face_key", f"expected text in quotes, got {kind}")
+    key = value
+    problem = f"expected a Fernet key: {FACE_KEY_CHARACTERS} characters of URL-safe base64 (32 bytes)"
+    if len(key) != FACE_KEY_CHARACTERS:
+        raise _Invalid("face_key", f"{problem}, got {len(key)} characters")
+    # 43 base64 digits and one "=" are 258 bits: always 32 bytes, which is all Fernet() checks.
+    if not _FERNET_KEY.fullmatch(key):
+        raise _Invalid("face_key", f"{problem}, got characters other than A-Z a-z 0-9 - _ or a missing "
+                                   "final =")
+    return key.encode("ascii")
+
+
+def _add_face_key(file: Path, label: str) -> tuple[bytes | None, str | None]:
+    """Append a fresh face_key to an existing secrets file: (the key, None), or (None, why not).
+
+    The file is replaced atomically (a private temporary file in the same folder, fsync, rename) so a crash
+    leaves either the old file or the new one, never half of one: the code key in it must survive. The
+    folder is locked meanwhile so two processes starting together agree on one face key.
+    """
+    folder = file.parent
+    try:
+        folder_descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as error:
+        return None, f"cannot add a face_key to the secrets file: {error.strerror or error}"
+    try:
+        fcntl.flock(folder_descriptor, fcntl.LOCK_EX)
+        text, document = _read_secrets(file, label)
+        if "face_key" in document:  # another process added one while this one waited for the lock
+            try:
+                return _face_key(document["face_key"]), None
+            except _Invalid as invalid:
+                raise ConfigError(label, invalid.key, invalid.reason) from None
+        status = file.stat()
+        if not status.st_mode & stat.S_IWUSR:
+            return None, (f"the secrets file is read-only (mode {stat.S_IMODE(status.st_mode):04o}), so no "
+                          "face_key can be added to it")
+        key = Fernet.generate_key()
+        separator = "" if not text or text.endswith("\n") else "\n"
+        addition = f'{_FACE_KEY_COMMENT}face_key = "{key.decode("ascii")}"\n'
+        _replace_privately(file, (text + separator + addition).encode("utf-8"), status)
+        os.fsync(folder_descriptor)
+        return key, None
+    except OSError as error:
+        return None, f"cannot add a face_key to the secrets file: {error.strerror or error}"
+    finally:
+        os.close(folder_descriptor)  # also releases the lock
+
+
+def _replace_privately(file: Path, content: bytes, status: os.stat_result) -> None:
+    temporary = file.parent / f".{file.name}.{os.getpid()}.tmp"
+    temporary.unlink(missing_ok=True)  # left by a crash: the caller holds the folder's lock
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            os.fchmod(descriptor, stat.S_IMODE(status.st_mode))
+            if os.geteuid() == 0:  # root starting the kiosk user's locker: the file must stay the user's
+                os.fchown(descriptor, status.st_uid, status.st_gid)
+            view = memoryview(content)
+            while view:
+                view = view[os.write(descriptor, view):]
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.replace(temporary, file)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def _create_secrets(file: Path, label: str) -> None:
     """Write a new secrets file atomically and never over an existing one (another process may race)."""
     folder = file.parent
@@ -799,7 +946,8 @@ def _create_secrets(file: Path, label: str) -> None:
             os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
         text = ("# Locker Kiosk secrets. Keep this file private (chmod 600); losing it invalidates\n"
                 "# every pickup code stored in the database.\n"
-                f'code_key = "{secrets_random.token_hex(CODE_KEY_BYTES)}"\n')
+                f'code_key = "{secrets_random.token_hex(CODE_KEY_BYTES)}"\n'
+                f'{_FACE_KEY_COMMENT}face_key = "{Fernet.generate_key().decode("ascii")}"\n')
         temporary = folder / f".{file.name}.{os.getpid()}.tmp"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

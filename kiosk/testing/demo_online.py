@@ -100,7 +100,7 @@ def prepare_secrets(folder: Path) -> DemoSecrets:
     platform_secret = loaded.platform_secret
     if platform_secret is None:  # a secrets file from before the platform: keep its code key, add a secret
         platform_secret = secrets.token_bytes(PLATFORM_SECRET_MIN_BYTES)
-        _write_private(path, _secrets_text(loaded.code_key, platform_secret))
+        _write_private(path, _secrets_text(loaded.code_key, platform_secret, loaded.face_key))
     found = DemoSecrets(loaded.code_key, platform_secret)
     _write_private(folder / PLATFORM_SECRETS_FILE, _secrets_text(found.code_key, found.platform_secret))
     return found
@@ -181,10 +181,12 @@ def _toml_value(value: object) -> str:
     raise SetupError(f"cannot write {type(value).__name__} values in TOML")
 
 
-def _secrets_text(code_key: bytes, platform_secret: bytes) -> str:
+def _secrets_text(code_key: bytes, platform_secret: bytes, face_key: bytes | None = None) -> str:
+    # A face key already there is kept: without it, the faces enrolled on this kiosk could not be read.
+    kept_face_key = f'face_key = "{face_key.decode("ascii")}"\n' if face_key is not None else ""
     return ("# The online demo's secrets (python -m kiosk.testing.demo_online). Keep private (chmod 600).\n"
             f'code_key = "{code_key.hex()}"\n'
-            f'platform_secret = "{platform_secret.hex()}"\n')
+            f'platform_secret = "{platform_secret.hex()}"\n' + kept_face_key)
 
 
 def _write_private(path: Path, text: str) -> None:
