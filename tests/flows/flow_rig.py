@@ -21,6 +21,7 @@ from kiosk.core.clock import ManualClock
 from kiosk.core.codes import KeypadLimiter, hash_code
 from kiosk.core.couriers import badge_hash, return_code_hash, scrypt_hash
 from kiosk.core.flows.controller import KioskController
+from kiosk.core.flows.pickup import PickupFaces
 from kiosk.core.flows.views import DoorOpenView, Intent, Screen, ScreenId
 from kiosk.core.inventory import place_parcel
 from kiosk.core.locker import DoorFinish, Locker
@@ -30,6 +31,7 @@ from kiosk.core.model import (
     CourierPolicy,
     DoorState,
     ExpectedParcel,
+    FacePolicy,
     Parcel,
     PickupCredential,
     PickupWindow,
@@ -96,7 +98,8 @@ class Rig:
                  simulator: KerongSimulator | None = None, database: Path | None = None,
                  full_scan_s: float = 2.0, camera: bool = False, verifier: Any = None,
                  layout: tuple[Compartment, ...] = LAYOUT, courier_policy: CourierPolicy | None = None,
-                 parcel_camera: ParcelCamera | None = None) -> None:
+                 parcel_camera: ParcelCamera | None = None, faces: PickupFaces | None = None,
+                 face_policy: FacePolicy | None = None) -> None:
         self.directory = directory
         self.timers = timers
         self.layout = layout
@@ -119,7 +122,8 @@ class Rig:
         self.controller = KioskController(self.store, self.locker, self.clock, timers, CODE_KEY, layout,
                                           locker_id=LOCKER_ID, camera=self if camera else None,
                                           verifier=verifier, parcel_camera=parcel_camera,
-                                          courier_policy=self.courier_policy)
+                                          courier_policy=self.courier_policy, faces=faces,
+                                          face_policy=face_policy or FacePolicy())
         self.recorder = Recorder()
         self.controller.add_listener(self.recorder)
         self.locker.add_listener(self.recorder)
@@ -130,10 +134,10 @@ class Rig:
 
     # setting up the world -----------------------------------------------------------------------------------
     def place(self, code: str, size: Size = Size.S, recipient: str = "Ada Lovelace",
-              parcel_id: str | None = None) -> Parcel:
+              parcel_id: str | None = None, recipient_ref: str | None = None) -> Parcel:
         """A parcel deposited as a courier would leave it: in the compartment, seen by its IR sensor."""
         parcel = place_parcel(self.store, self.clock, CODE_KEY, size=size, code=code, recipient=recipient,
-                              parcel_id=parcel_id)
+                              parcel_id=parcel_id, recipient_ref=recipient_ref)
         assert parcel.compartment_id is not None
         self.sim.set_occupied(*self.address(parcel.compartment_id), True)
         return parcel

@@ -30,9 +30,9 @@ from kiosk.core.couriers import (
 from kiosk.core.flows.api import FlowListener
 from kiosk.core.flows.base import FlowChart
 from kiosk.core.flows.courier import CourierChart, PinVerdict
-from kiosk.core.flows.pickup import PickupCamera, PickupChart
+from kiosk.core.flows.pickup import PickupCamera, PickupChart, PickupFaces
 from kiosk.core.flows.returns import ReturnsChart
-from kiosk.core.flows.views import Intent, PlatformConnection, Screen, ScreenId
+from kiosk.core.flows.views import FaceTarget, Intent, PlatformConnection, Screen, ScreenId
 from kiosk.core.locker import DoorFinish, DoorOutcome, Locker
 from kiosk.core.model import (
     Compartment,
@@ -42,6 +42,9 @@ from kiosk.core.model import (
     Deposit,
     DoorPurpose,
     DoorState,
+    FaceEnrolFailure,
+    FaceGuidance,
+    FacePolicy,
     JournalEntry,
     Parcel,
     PickupMethod,
@@ -74,6 +77,11 @@ _SIMPLE_EVENTS: Mapping[Intent, str] = {
     Intent.MORE_TIME: "extend",
     Intent.SCAN_INSTEAD: "scan_instead",
     Intent.KEYPAD_INSTEAD: "keypad_instead",
+    Intent.FACE_INSTEAD: "face_instead",
+    Intent.OFFER_FACE: "offer_face",
+    Intent.CONSENT_FACE: "consent_face",
+    Intent.DECLINE_FACE: "decline_face",
+    Intent.FORGET_FACE: "forget_face",
 }
 _COURIER_EVENTS: Mapping[Intent, str] = {
     Intent.COURIER_DROPOFF: "dropoff",
@@ -97,9 +105,10 @@ _RETURN_EVENTS: Mapping[Intent, str] = {
 }
 
 # The screens where someone may walk up and show a code: a scan there starts (or continues) its flow. On the
-# thank-you screen the last person is done, so a scan is the next person's.
-SCAN_SCREENS = frozenset({ScreenId.HOME, ScreenId.PICKUP_CODE, ScreenId.PICKUP_SCAN, ScreenId.THANK_YOU,
-                          ScreenId.COURIER_LOGIN, ScreenId.RETURN_CODE})
+# thank-you screen the last person is done, so a scan is the next person's. A QR code shown on the face
+# screen is read too: the recipient chose the quicker way.
+SCAN_SCREENS = frozenset({ScreenId.HOME, ScreenId.PICKUP_CODE, ScreenId.PICKUP_SCAN, ScreenId.PICKUP_FACE,
+                          ScreenId.THANK_YOU, ScreenId.COURIER_LOGIN, ScreenId.RETURN_CODE})
 LABEL_SCREENS = frozenset({ScreenId.COURIER_SCAN})
 SCAN_SOURCES = ("camera", "wedge", "serial")
 # The verifier answers within its own timeout; this is the backstop that keeps the checking screen finite.
@@ -164,8 +173,11 @@ class KioskController:
         verifier: OnlineVerifier | None = None,
         parcel_camera: ParcelCamera | None = None,
         courier_policy: CourierPolicy = CourierPolicy(),  # noqa: B008 - frozen, shared safely
+        faces: PickupFaces | None = None,
+        face_policy: FacePolicy = FacePolicy(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         self._store = store
+        self._faces = faces
         self._locker_id = locker_id
         self._locker = locker
         self._clock = clock
@@ -188,6 +200,8 @@ class KioskController:
             limiter=self.limiter,
             camera=camera,
             online=self if verifier is not None else None,
+            faces=faces,
+            face_policy=face_policy,
         )
         courier_desk = _DepositDesk(self)
         self._courier = CourierChart(
@@ -269,6 +283,63 @@ class KioskController:
         if self._screen.id in LABEL_SCREENS:
             return ScanTarget.PARCEL_LABELS
         return ScanTarget.PERSON_CODES if self._screen.id in SCAN_SCREENS else ScanTarget.NONE
+
+    def face_target(self) -> FaceTarget:
+        """What the screen shown now wants from the face engine: on home, a word when a face comes into view
+        (only while an enrolled recipient has a parcel here); matching on pickup_face; capture on
+        face_enrol; nothing anywhere else."""
+        if self._active is not self._chart or self._stopped:
+            return FaceTarget.NONE
+        screen = self._screen.id
+        if screen is ScreenId.PICKUP_FACE:
+            return FaceTarget.MATCH
+        if screen is ScreenId.FACE_ENROL:
+            return FaceTarget.ENROL
+        if screen is ScreenId.HOME and self._chart.faces_ready():
+            return FaceTarget.WATCH
+        return FaceTarget.NONE
+
+    # the face service's news (on the loop thread); each is ignored where it does not apply ---------------
+    def face_seen(self) -> None:
+        """A face came into view on home: face pickup starts with no tap (when it is ready)."""
+        self._face_event("face_seen")
+
+    def face_guidance(self, guidance: FaceGuidance) -> None:
+        if not isinstance(guidance, FaceGuidance):
+            log.warning("face guidance %r is not a FaceGuidance; ignored", type(guidance).__name__)
+            return
+        self._face_event("face_guidance", guidance=guidance)
+
+    def face_matched(self, recipient_ref: str) -> None:
+        """Frames in a row agreed on this recipient, and the liveness check passed."""
+        if not isinstance(recipient_ref, str) or not recipient_ref:
+            log.warning("a face match without a recipient ref (got %s); ignored",
+                        type(recipient_ref).__name__)
+            return
+        self._face_event("face_matched", recipient_ref=recipient_ref)
+
+    def face_enrol_progress(self, frames_taken: int, guidance: FaceGuidance) -> None:
+        if isinstance(frames_taken, bool) or not isinstance(frames_taken, int) \
+                or not isinstance(guidance, FaceGuidance):
+            log.warning("enrolment progress (%s, %s) is not (int, FaceGuidance); ignored",
+                        type(frames_taken).__name__, type(guidance).__name__)
+            return
+        self._face_event("enrol_progress", frames_taken=frames_taken, guidance=guidance)
+
+    def face_enrolled(self, attempt: int) -> None:
+        self._face_event("face_enrolled", attempt=attempt)
+
+    def face_enrol_failed(self, attempt: int, failure: FaceEnrolFailure) -> None:
+        if not isinstance(failure, FaceEnrolFailure):
+            log.warning("enrolment failure %r is not a FaceEnrolFailure; counted as unavailable",
+                        type(failure).__name__)
+            failure = FaceEnrolFailure.UNAVAILABLE
+        self._face_event("face_enrol_failed", attempt=attempt, failure=failure)
+
+    def _face_event(self, event: str, **arguments: object) -> None:
+        if self._stopped or self._active is not self._chart:
+            return  # courier mode or a return has the screen: faces mean nothing there
+        self._guarded(lambda: self._chart.dispatch(event, **arguments))
 
     def platform_changed(self, link: PlatformConnection) -> None:
         """The link to the platform came up or went down: home shows it."""
