@@ -4,12 +4,12 @@
 <context>
     <name>CameraPreview</name>
     <message>
-        <location filename="../kiosk/ui/camera_preview.py" line="263"/>
+        <location filename="../kiosk/ui/camera_preview.py" line="265"/>
         <source>The camera shows no picture. Please type your code instead.</source>
         <translation>Die Kamera liefert kein Bild. Bitte geben Sie Ihren Code stattdessen über die Tasten ein.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/camera_preview.py" line="295"/>
+        <location filename="../kiosk/ui/camera_preview.py" line="299"/>
         <source>Camera picture: hold your QR code inside the frame</source>
         <translation>Kamerabild: Halten Sie Ihren QR-Code in den Rahmen</translation>
     </message>
@@ -698,6 +698,166 @@
     </message>
 </context>
 <context>
+    <name>FaceConsentScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="69"/>
+        <source>What is kept</source>
+        <translation>Was gespeichert wird</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="70"/>
+        <source>Numbers computed from your face, not a photo. They are encrypted and kept only in this locker.</source>
+        <translation>Zahlen, die aus Ihrem Gesicht berechnet werden, kein Foto. Sie werden verschlüsselt und nur in dieser Paketstation gespeichert.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="72"/>
+        <source>For how long</source>
+        <translation>Wie lange</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/face_consent.py" line="73"/>
+        <source>Until you ask us to forget them, and deleted after %n days without use.</source>
+        <translation>
+            <numerusform>Bis Sie uns bitten, sie zu löschen, und automatisch nach %n Tag ohne Nutzung.</numerusform>
+            <numerusform>Bis Sie uns bitten, sie zu löschen, und automatisch nach %n Tagen ohne Nutzung.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="74"/>
+        <source>Changing your mind</source>
+        <translation>Wenn Sie es sich anders überlegen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="75"/>
+        <source>Tap “%1” after any pickup, or ask the operator.</source>
+        <translation>Tippen Sie nach jeder Abholung auf „%1“ oder wenden Sie sich an den Betreiber.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="76"/>
+        <source>Your code still works</source>
+        <translation>Ihr Code gilt weiter</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="77"/>
+        <source>Your pickup code and QR code always keep working.</source>
+        <translation>Ihr Abholcode und Ihr QR-Code funktionieren immer weiter.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="79"/>
+        <source>Pick up with your face next time?</source>
+        <translation>Nächstes Mal mit Ihrem Gesicht abholen?</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="83"/>
+        <source>No, thanks</source>
+        <translation>Nein, danke</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="84"/>
+        <source>Yes, use my face</source>
+        <translation>Ja, mein Gesicht nutzen</translation>
+    </message>
+</context>
+<context>
+    <name>FaceEnrolScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/face_enrol.py" line="51"/>
+        <source>Setting up your face</source>
+        <translation>Ihr Gesicht wird eingerichtet</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_enrol.py" line="57"/>
+        <source>%1 of %2 done</source>
+        <translation>%1 von %2 erledigt</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_enrol.py" line="58"/>
+        <source>The pictures are not kept: only numbers computed from them are stored, encrypted, in this locker.</source>
+        <translation>Die Bilder werden nicht aufbewahrt: Gespeichert werden nur daraus berechnete Zahlen, verschlüsselt, in dieser Paketstation.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_enrol.py" line="61"/>
+        <source>The camera is not working right now</source>
+        <translation>Die Kamera funktioniert gerade nicht</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_enrol.py" line="63"/>
+        <source>Your face cannot be set up just now. Your code keeps working.</source>
+        <translation>Ihr Gesicht kann gerade nicht eingerichtet werden. Ihr Code funktioniert weiter.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_enrol.py" line="65"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_enrol.py" line="70"/>
+        <source>Good. Keep looking at the camera.</source>
+        <translation>Gut. Schauen Sie weiter in die Kamera.</translation>
+    </message>
+</context>
+<context>
+    <name>FaceGuidance</name>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="27"/>
+        <source>Look at the camera</source>
+        <translation>Schauen Sie in die Kamera</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="28"/>
+        <source>Come a little closer</source>
+        <translation>Kommen Sie etwas näher</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="29"/>
+        <source>One person at a time, please</source>
+        <translation>Bitte nur eine Person</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="30"/>
+        <source>Hold still</source>
+        <translation>Bitte still halten</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="31"/>
+        <source>Now blink</source>
+        <translation>Jetzt blinzeln</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="32"/>
+        <source>Now turn your head a little</source>
+        <translation>Jetzt den Kopf etwas drehen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="33"/>
+        <source>Checking…</source>
+        <translation>Wird geprüft…</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="34"/>
+        <source>We do not recognise you. Type your code instead.</source>
+        <translation>Wir erkennen Sie nicht. Geben Sie stattdessen Ihren Code ein.</translation>
+    </message>
+</context>
+<context>
+    <name>FacePreview</name>
+    <message>
+        <location filename="../kiosk/ui/camera_preview.py" line="315"/>
+        <source>The camera shows no picture. Please type your code instead.</source>
+        <translation>Die Kamera liefert kein Bild. Bitte geben Sie Ihren Code stattdessen über die Tasten ein.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/camera_preview.py" line="316"/>
+        <source>The camera shows no picture.</source>
+        <translation>Die Kamera liefert kein Bild.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/camera_preview.py" line="319"/>
+        <source>Camera picture: put your face inside the oval</source>
+        <translation>Kamerabild: Halten Sie Ihr Gesicht in das Oval</translation>
+    </message>
+</context>
+<context>
     <name>HomeScreen</name>
     <message>
         <location filename="../kiosk/ui/screens/home.py" line="130"/>
@@ -897,7 +1057,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../kiosk/ui/main_window.py" line="121"/>
+        <location filename="../kiosk/ui/main_window.py" line="129"/>
         <source>Parcel locker</source>
         <translation>Paketstation</translation>
     </message>
@@ -1056,42 +1216,52 @@
 <context>
     <name>PickupCodeScreen</name>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="64"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="71"/>
         <source>Enter your pickup code</source>
         <translation>Geben Sie Ihren Abholcode ein</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="65"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="72"/>
         <source>You find it in the message we sent you. It has 6 to 8 digits.</source>
         <translation>Sie finden ihn in unserer Nachricht an Sie. Er hat 6 bis 8 Ziffern.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="67"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="74"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="68"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="75"/>
         <source>Scan a QR code instead</source>
         <translation>Stattdessen QR-Code scannen</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="75"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="78"/>
+        <source>Use my face</source>
+        <translation>Mit Gesicht abholen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="84"/>
         <source>This code is not a pickup code for this locker.</source>
         <translation>Dieser Code ist kein Abholcode für diese Paketstation.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="77"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="86"/>
         <source>A pickup code has 6 to 8 digits. Please check it and try again.</source>
         <translation>Ein Abholcode hat 6 bis 8 Ziffern. Bitte prüfen Sie ihn und versuchen Sie es erneut.</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="79"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="88"/>
+        <source>We could not recognise your face. Please type your code.</source>
+        <translation>Wir konnten Ihr Gesicht nicht erkennen. Bitte geben Sie Ihren Code ein.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="90"/>
         <source>That code was not recognised here, and the parcel service cannot be reached to check it. Please check the code, or try again in a few minutes.</source>
         <translation>Dieser Code ist hier nicht bekannt, und der Paketdienst ist gerade nicht erreichbar, um ihn zu prüfen. Bitte prüfen Sie den Code oder versuchen Sie es in einigen Minuten erneut.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="84"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="95"/>
         <source>That code was not recognised. %n attempts left before a pause.</source>
         <translation>
             <numerusform>Dieser Code wurde nicht erkannt. Noch %n Versuch bis zu einer Pause.</numerusform>
@@ -1099,9 +1269,42 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="86"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="97"/>
         <source>That code was not recognised.</source>
         <translation>Dieser Code wurde nicht erkannt.</translation>
+    </message>
+</context>
+<context>
+    <name>PickupFaceScreen</name>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="79"/>
+        <source>Pick up with your face</source>
+        <translation>Mit Gesicht abholen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="83"/>
+        <source>The camera is not working right now</source>
+        <translation>Die Kamera funktioniert gerade nicht</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="88"/>
+        <source>Keep your face inside the oval. We check that you blink and move a little, so a photo cannot open a door.</source>
+        <translation>Halten Sie Ihr Gesicht in das Oval. Wir prüfen, dass Sie blinzeln und sich etwas bewegen, damit kein Foto ein Fach öffnen kann.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="91"/>
+        <source>%1 You can also show the QR code from your message.</source>
+        <translation>%1 Sie können auch den QR-Code aus unserer Nachricht zeigen.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="95"/>
+        <source>Type my code instead</source>
+        <translation>Code eintippen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/pickup_face.py" line="96"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
     </message>
 </context>
 <context>
@@ -1381,17 +1584,17 @@
 <context>
     <name>ThankYouScreen</name>
     <message>
-        <location filename="../kiosk/ui/screens/thank_you.py" line="30"/>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="48"/>
         <source>Thank you</source>
         <translation>Vielen Dank</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/thank_you.py" line="32"/>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="50"/>
         <source>Thank you, we have passed your report on.</source>
         <translation>Vielen Dank, wir haben Ihre Meldung weitergeleitet.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/thank_you.py" line="39"/>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="54"/>
         <source>You picked up %n parcels.</source>
         <translation>
             <numerusform>Sie haben %n Paket abgeholt.</numerusform>
@@ -1399,19 +1602,60 @@
         </translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/thank_you.py" line="43"/>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="60"/>
         <source>Have a good day!</source>
         <translation>Einen schönen Tag noch!</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/thank_you.py" line="44"/>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="64"/>
+        <source>Pick up with your face next time</source>
+        <translation>Künftig mit Gesicht abholen</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="68"/>
         <source>Report a problem</source>
         <translation>Problem melden</translation>
     </message>
     <message>
-        <location filename="../kiosk/ui/screens/thank_you.py" line="46"/>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="70"/>
         <source>Done</source>
         <translation>Fertig</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="75"/>
+        <source>Your face is set up. Next time, just look at the camera.</source>
+        <translation>Ihr Gesicht ist eingerichtet. Schauen Sie nächstes Mal einfach in die Kamera.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="77"/>
+        <source>Your face data has been deleted.</source>
+        <translation>Ihre Gesichtsdaten wurden gelöscht.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="81"/>
+        <source>Your face was not set up: the camera did not see it clearly enough in time. Nothing was kept.</source>
+        <translation>Ihr Gesicht wurde nicht eingerichtet: Die Kamera hat es nicht rechtzeitig deutlich genug gesehen. Es wurde nichts gespeichert.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="84"/>
+        <source>Your face was not set up: the camera did not see the same person the whole time. Nothing was kept.</source>
+        <translation>Ihr Gesicht wurde nicht eingerichtet: Die Kamera hat nicht die ganze Zeit dieselbe Person gesehen. Es wurde nichts gespeichert.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="87"/>
+        <source>Your face could not be set up: face recognition is not available just now. Nothing was kept.</source>
+        <translation>Ihr Gesicht konnte nicht eingerichtet werden: Die Gesichtserkennung ist gerade nicht verfügbar. Es wurde nichts gespeichert.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="89"/>
+        <source>Your face was not set up. Nothing was kept.</source>
+        <translation>Ihr Gesicht wurde nicht eingerichtet. Es wurde nichts gespeichert.</translation>
+    </message>
+    <message>
+        <location filename="../kiosk/ui/screens/face_consent.py" line="67"/>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="66"/>
+        <source>Forget my face</source>
+        <translation>Mein Gesicht vergessen</translation>
     </message>
 </context>
 </TS>

@@ -105,6 +105,17 @@
     </message>
 </context>
 <context>
+    <name>FaceConsentScreen</name>
+    <message numerus="yes">
+        <location filename="../kiosk/ui/screens/face_consent.py" line="73"/>
+        <source>Until you ask us to forget them, and deleted after %n days without use.</source>
+        <translation>
+            <numerusform>Until you ask us to forget them, and deleted after %n day without use.</numerusform>
+            <numerusform>Until you ask us to forget them, and deleted after %n days without use.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>MoreTimeScreen</name>
     <message numerus="yes">
         <location filename="../kiosk/ui/screens/more_time.py" line="36"/>
@@ -129,7 +140,7 @@
 <context>
     <name>PickupCodeScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/pickup_code.py" line="84"/>
+        <location filename="../kiosk/ui/screens/pickup_code.py" line="95"/>
         <source>That code was not recognised. %n attempts left before a pause.</source>
         <translation>
             <numerusform>That code was not recognised. %n attempt left before a pause.</numerusform>
@@ -162,7 +173,7 @@
 <context>
     <name>ThankYouScreen</name>
     <message numerus="yes">
-        <location filename="../kiosk/ui/screens/thank_you.py" line="39"/>
+        <location filename="../kiosk/ui/screens/thank_you.py" line="54"/>
         <source>You picked up %n parcels.</source>
         <translation>
             <numerusform>You picked up %n parcel.</numerusform>

@@ -33,6 +33,8 @@ PLACEHOLDER_PADDING_PX = 40
 # alone; only a picture that stays away this long is worth telling the visitor about.
 NO_PICTURE_AFTER_MS = 2000
 WAITING_ASPECT = 4 / 3  # the shape the guide is drawn in before the first picture (640x480 cameras)
+FACE_OVAL_HEIGHT_SHARE = 0.72  # the face guide's height, as a share of the picture's height
+FACE_OVAL_ASPECT = 0.75  # the face guide's width to its height
 
 
 def frame_to_image(frame: object) -> tuple[np.ndarray, QImage] | None:
@@ -289,11 +291,42 @@ class CameraPreview(QWidget):
         self._placeholder_label.setGeometry(self.image_rect().toRect().adjusted(
             PLACEHOLDER_PADDING_PX, PLACEHOLDER_PADDING_PX, -PLACEHOLDER_PADDING_PX, -PLACEHOLDER_PADDING_PX))
         self._placeholder_label.setVisible(placeholder)
-        if placeholder:
-            self.setAccessibleName(message)
-        else:
-            self.setAccessibleName(self.tr("Camera picture: hold your QR code inside the frame"))
+        self.setAccessibleName(message if placeholder else self._picture_description())
         self.update()
+
+    def _picture_description(self) -> str:
+        """The accessible name while the picture (or the wait for it) is shown."""
+        return self.tr("Camera picture: hold your QR code inside the frame")
+
+
+class FacePreview(CameraPreview):
+    """The camera picture on the face screens: the same mirrored live picture, with an oval to put the face in
+    instead of the square for a code. Like every preview it forgets the picture as soon as it is hidden.
+
+    offer_keypad: without a picture, point at the keypad (pickup) or only say there is none (enrolment).
+    """
+
+    def __init__(self, *, offer_keypad: bool, parent: QWidget | None = None) -> None:
+        self._offer_keypad = offer_keypad  # before the base class renders its texts
+        super().__init__(parent)
+
+    def _placeholder_message(self) -> str:
+        if self._offer_keypad:
+            return self.tr("The camera shows no picture. Please type your code instead.")
+        return self.tr("The camera shows no picture.")
+
+    def _picture_description(self) -> str:
+        return self.tr("Camera picture: put your face inside the oval")
+
+    def _paint_guide(self, painter: QPainter, picture: QRectF) -> None:
+        # A face is taller than wide; the oval takes most of the picture's height, as a face at arm's length.
+        height = picture.height() * FACE_OVAL_HEIGHT_SHARE
+        width = height * FACE_OVAL_ASPECT
+        oval = QRectF(picture.center().x() - width / 2, picture.center().y() - height / 2, width, height)
+        pen = QPen(self._guide, CORNER_PEN_PX)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(oval)
 
 
 def _describe(frame: object) -> str:

@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 from kiosk.core.flows.views import HomeView, Intent, Screen, ScreenId
 from kiosk.core.model import DoorState
 from kiosk.ui.bridge import CoreBridge
+from kiosk.ui.camera_preview import CameraPreview
 from kiosk.ui.i18n import LANGUAGE_NAMES, LANGUAGES, SOURCE_LANGUAGE, Translator
-from kiosk.ui.screens import SCREEN_CLASSES, DoorOpenScreen, HomeScreen, PickupScanScreen, ScreenWidget
+from kiosk.ui.screens import SCREEN_CLASSES, DoorOpenScreen, HomeScreen, ScreenWidget
 from kiosk.ui.theme import HIGH_CONTRAST, LIGHT, apply_theme
 from kiosk.ui.wedge import WedgeFilter
 
@@ -43,6 +44,12 @@ class ActivityFilter(QObject):
         if event.type() in _ACTIVITY_EVENTS and event.spontaneous() and isinstance(watched, QWidget):
             self._bridge.send(Intent.ACTIVITY)
         return False
+
+
+def _camera_preview_of(screen: QWidget | None) -> CameraPreview | None:
+    """The live camera picture a screen shows (pickup_scan, pickup_face, face_enrol), if it shows one."""
+    preview = getattr(screen, "preview", None)
+    return preview if isinstance(preview, CameraPreview) else None
 
 
 class ScreenStack(QStackedWidget):
@@ -113,6 +120,7 @@ class MainWindow(QMainWindow):
         app.installEventFilter(self._activity)
         bridge.screen_changed.connect(self.show_screen)
         bridge.door_changed.connect(self._door_changed)
+        bridge.frame_ready.connect(self._show_frame)
 
         apply_theme(app, theme)
         self.set_language(default_language)
@@ -134,10 +142,20 @@ class MainWindow(QMainWindow):
             screen = self._screen_classes[screen_id](self._bridge.send)
             self._screens[screen_id] = screen
             self._stack.addWidget(screen)
-            if isinstance(screen, PickupScanScreen):
-                self._bridge.frame_ready.connect(screen.preview.show_frame)
-                screen.preview.frame_consumed.connect(self._bridge.frame_shown)
+            preview = _camera_preview_of(screen)
+            if preview is not None:
+                # Hidden, it gave up its last frame (clear()): that one will never be painted either.
+                preview.frame_consumed.connect(self._bridge.frame_shown)
         return screen
+
+    def _show_frame(self, frame: object) -> None:
+        """Hand a camera frame to the picture on display, only to that one: a hidden preview would let go of
+        each frame at once and so let the next in before the visible one has painted."""
+        preview = _camera_preview_of(self._stack.currentWidget())
+        if preview is None:
+            self._bridge.frame_shown()  # the screen changed while it was on its way: nothing will show it
+            return
+        preview.show_frame(frame)
 
     @property
     def home_screen(self) -> HomeScreen:
@@ -183,9 +201,9 @@ class MainWindow(QMainWindow):
             self.set_accessible_mode(False)
         if widget.set_view(screen.view):
             self._stack.setCurrentWidget(widget)
-        scanning = self.current_screen_id() == ScreenId.PICKUP_SCAN.value
-        if scanning != self._bridge.preview_wanted():
-            self._bridge.set_preview_wanted(scanning)
+        showing_camera = _camera_preview_of(self._stack.currentWidget()) is not None
+        if showing_camera != self._bridge.preview_wanted():
+            self._bridge.set_preview_wanted(showing_camera)
 
     def set_language(self, language: str) -> bool:
         changed = self._translator.set_language(language)

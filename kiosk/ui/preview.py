@@ -34,6 +34,9 @@ from kiosk.core.flows.views import (
     DoorOpenView,
     ErrorReason,
     ErrorView,
+    FaceConsentView,
+    FaceEnrolView,
+    FaceNotice,
     HomeNotice,
     HomeView,
     Intent,
@@ -43,6 +46,7 @@ from kiosk.core.flows.views import (
     ParcelItem,
     ParcelListView,
     PickupCodeView,
+    PickupFaceView,
     PickupScanView,
     ReceiptView,
     ReportProblemView,
@@ -53,7 +57,7 @@ from kiosk.core.flows.views import (
     ScreenId,
     ThankYouView,
 )
-from kiosk.core.model import DoorState, ProblemKind, Size
+from kiosk.core.model import DoorState, FaceEnrolFailure, FaceGuidance, ProblemKind, Size
 from kiosk.ui.bridge import CoreBridge
 from kiosk.ui.i18n import LANGUAGES, TRANSLATIONS_DIR, Translator
 from kiosk.ui.main_window import MainWindow
@@ -164,6 +168,33 @@ def courier_and_return_screens() -> list[tuple[str, Screen]]:
     ]
 
 
+def face_screens() -> list[tuple[str, Screen]]:
+    """Face pickup: every guidance on pickup_face and face_enrol, the consent, and every thank-you variant."""
+    return [
+        *[(f"pickup_face_{guidance.value}", Screen(ScreenId.PICKUP_FACE, PickupFaceView(
+            guidance, can_scan=True))) for guidance in FaceGuidance],
+        ("pickup_face_no_camera", Screen(ScreenId.PICKUP_FACE, PickupFaceView(camera_connected=False))),
+        ("pickup_code_face", Screen(ScreenId.PICKUP_CODE, PickupCodeView(
+            CodeError.FACE_NOT_RECOGNISED, can_scan=True, can_use_face=True))),
+        ("face_consent", Screen(ScreenId.FACE_CONSENT, FaceConsentView(forget_after_days=180))),
+        *[(f"face_enrol_{guidance.value}", Screen(ScreenId.FACE_ENROL, FaceEnrolView(3, 5, guidance)))
+          for guidance in (FaceGuidance.NO_FACE, FaceGuidance.COME_CLOSER, FaceGuidance.ONE_FACE,
+                           FaceGuidance.HOLD_STILL, FaceGuidance.CHECKING)],
+        ("face_enrol_no_camera", Screen(ScreenId.FACE_ENROL, FaceEnrolView(0, 5, camera_connected=False))),
+        ("thank_you_offer_face", Screen(ScreenId.THANK_YOU, ThankYouView(2, can_offer_face=True))),
+        ("thank_you_face_pickup", Screen(ScreenId.THANK_YOU, ThankYouView(1, can_forget_face=True))),
+        ("thank_you_face_saved", Screen(ScreenId.THANK_YOU, ThankYouView(
+            1, can_forget_face=True, face_notice=FaceNotice.SAVED))),
+        *[(f"thank_you_face_not_saved_{failure.value}", Screen(ScreenId.THANK_YOU, ThankYouView(
+            2, can_offer_face=True, face_notice=FaceNotice.NOT_SAVED, enrol_failure=failure)))
+          for failure in FaceEnrolFailure],
+        ("thank_you_face_forgotten", Screen(ScreenId.THANK_YOU, ThankYouView(
+            1, can_offer_face=True, face_notice=FaceNotice.FORGOTTEN))),
+        ("thank_you_face_report", Screen(ScreenId.THANK_YOU, ThankYouView(
+            1, ProblemKind.DOOR_DID_NOT_OPEN, can_forget_face=True, face_notice=FaceNotice.SAVED))),
+    ]
+
+
 def sample_screens() -> list[tuple[str, Screen]]:
     """One or more sample view models per screen; the name becomes part of the file name."""
     parcels = (
@@ -195,6 +226,7 @@ def sample_screens() -> list[tuple[str, Screen]]:
         ("error_door", Screen(ScreenId.ERROR, ErrorView(ErrorReason.DOOR_FAULT, "A07"))),
         ("error_bus", Screen(ScreenId.ERROR, ErrorView(ErrorReason.BUS_DOWN))),
         *courier_and_return_screens(),
+        *face_screens(),
     ]
 
 

@@ -15,12 +15,15 @@ from kiosk.ui.screens.courier_summary import CourierSummaryScreen
 from kiosk.ui.screens.deposit_check import DepositCheckScreen
 from kiosk.ui.screens.door_open import DoorOpenScreen
 from kiosk.ui.screens.error import ErrorScreen
+from kiosk.ui.screens.face_consent import FaceConsentScreen
+from kiosk.ui.screens.face_enrol import FaceEnrolScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.locked_out import LockedOutScreen
 from kiosk.ui.screens.more_time import MoreTimeScreen
 from kiosk.ui.screens.parcel_list import ParcelListScreen
 from kiosk.ui.screens.pickup_checking import PickupCheckingScreen
 from kiosk.ui.screens.pickup_code import PickupCodeScreen
+from kiosk.ui.screens.pickup_face import PickupFaceScreen
 from kiosk.ui.screens.pickup_scan import PickupScanScreen
 from kiosk.ui.screens.receipt import ReceiptScreen
 from kiosk.ui.screens.report_problem import ReportProblemScreen
@@ -61,6 +64,9 @@ SCREEN_CLASSES: tuple[ScreenClass, ...] = (
     ReturnCodeScreen,
     ReturnSizeScreen,
     ReceiptScreen,
+    PickupFaceScreen,
+    FaceConsentScreen,
+    FaceEnrolScreen,
 )
 
 __all__ = [
@@ -74,12 +80,15 @@ __all__ = [
     "DepositCheckScreen",
     "DoorOpenScreen",
     "ErrorScreen",
+    "FaceConsentScreen",
+    "FaceEnrolScreen",
     "HomeScreen",
     "LockedOutScreen",
     "MoreTimeScreen",
     "ParcelListScreen",
     "PickupCheckingScreen",
     "PickupCodeScreen",
+    "PickupFaceScreen",
     "PickupScanScreen",
     "ReceiptScreen",
     "ReportProblemScreen",

@@ -12,6 +12,7 @@ from kiosk.ui.screens.base import ScreenWidget
 from kiosk.ui.widgets import KEY_PX, IntentSink, set_button_text, set_label_text, text_label, touch_button
 
 PORTRAIT_KEY_PX = 132
+TALL_PORTRAIT_PX = 1600  # a screen at least this high has room for the bigger keys
 
 
 class PickupCodeScreen(ScreenWidget[PickupCodeView]):
@@ -28,6 +29,10 @@ class PickupCodeScreen(ScreenWidget[PickupCodeView]):
         info.addWidget(self._title)
         info.addWidget(self._hint)
         info.addWidget(self._error)
+        # Beside the words, not in the footer: an offer to those who enrolled, next to what they read first.
+        self.face_button = touch_button("face_button", role="secondary")
+        self.face_button.clicked.connect(lambda: self._send(Intent.FACE_INSTEAD))
+        info.addWidget(self.face_button)
         info.addItem(self.landscape_spacer())
 
         self.keypad = Keypad()
@@ -47,8 +52,10 @@ class PickupCodeScreen(ScreenWidget[PickupCodeView]):
         self.finish_layout()
 
     def orientation_changed(self, landscape: bool) -> None:
-        # Stacked, the keypad has the height to spare for bigger keys, centred under the text.
-        self.keypad.set_key_size(KEY_PX if landscape else PORTRAIT_KEY_PX)
+        # Stacked on a tall display, the keypad has the height to spare for bigger keys, centred under the
+        # text; a shorter portrait display (800x1280) keeps the landscape keys so the text above still fits.
+        tall = not landscape and self.height() >= TALL_PORTRAIT_PX
+        self.keypad.set_key_size(PORTRAIT_KEY_PX if tall else KEY_PX)
         vertical = Qt.AlignmentFlag.AlignTop if landscape else Qt.AlignmentFlag.AlignVCenter
         self._body.setAlignment(self.keypad, Qt.AlignmentFlag.AlignHCenter | vertical)
 
@@ -68,6 +75,8 @@ class PickupCodeScreen(ScreenWidget[PickupCodeView]):
         set_button_text(self.scan_button, self.tr("Scan a QR code instead"))
         self.scan_button.setVisible(self._view.can_scan)
         self.footer.setStretch(1, 0 if self._view.can_scan else 2)
+        set_button_text(self.face_button, self.tr("Use my face"))
+        self.face_button.setVisible(self._view.can_use_face)
 
     def _error_text(self) -> str:
         view = self._view
@@ -75,6 +84,8 @@ class PickupCodeScreen(ScreenWidget[PickupCodeView]):
             return self.tr("This code is not a pickup code for this locker.")
         if view.error is CodeError.MALFORMED:
             return self.tr("A pickup code has 6 to 8 digits. Please check it and try again.")
+        if view.error is CodeError.FACE_NOT_RECOGNISED:
+            return self.tr("We could not recognise your face. Please type your code.")
         if view.error is CodeError.NOT_VERIFIED:
             return self.tr("That code was not recognised here, and the parcel service cannot be "
                            "reached to check it. Please check the code, or try again in a few minutes.")
