@@ -14,6 +14,7 @@ import dataclasses
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +51,22 @@ class _Held:
 
 
 @dataclass(frozen=True)
+class _HeldSequence:
+    """A looping sequence of items at their final size, frame k shown from `shown_at + k / fps` on."""
+
+    frames: tuple[Image, ...]
+    fps: float
+    shown_at: float  # time.monotonic() when it was held up
+
+    def frame_at(self, at: float) -> _Held:
+        return _Held(self.frames[int(max(0.0, at - self.shown_at) * self.fps) % len(self.frames)], None)
+
+
+@dataclass(frozen=True)
 class _Scene:
     """What the camera sees; a new object on every change, so the composed frames know when to rebuild."""
 
-    held: _Held | None
+    held: _Held | _HeldSequence | None
     blur_px: int
     noise_sigma: float
     item_change: int  # counts changes of the held item
@@ -123,20 +136,56 @@ class SimulatedCamera(WorkerCamera):
             pixels = as_bgr(np.asarray(loaded))
         else:
             pixels = as_bgr(np.asarray(image))
+        self._hold(_Held(self._held_size(pixels, height_fraction), None))
+
+    def show_sequence(self, frames: Sequence[Image], *, fps: float = 30.0,
+                      height_fraction: float = 0.75) -> None:
+        """Hold up a looping sequence of same-sized BGR / grey images, `height_fraction` of the frame high:
+        the camera's frame at time t shows sequence frame int((t - t0) * fps) % len(frames), t0 being now,
+        so a slow consumer skips frames as with a real camera. Raises ValueError for an empty sequence,
+        images of different sizes or a bad fps."""
+        if not 0 < height_fraction <= 1:
+            raise ValueError(f"height_fraction must be more than 0 and at most 1, got {height_fraction!r}")
+        if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        if len(frames) == 0:
+            raise ValueError("a sequence needs at least one frame")
+        pixels = [as_bgr(np.asarray(frame)) for frame in frames]
+        if any(frame.shape != pixels[0].shape for frame in pixels):
+            raise ValueError("every frame of a sequence must be the same size")
+        scaled = tuple(self._held_size(frame, height_fraction) for frame in pixels)  # once, not per frame
+        shown_at = time.monotonic()
+        self._hold(_HeldSequence(scaled, float(fps), shown_at), at=shown_at)
+
+    def show_live_face(self, image: str | Path | np.ndarray, *, height_fraction: float = 0.75) -> None:
+        """Hold up a live face made from one photo (hal.face.live: a painted blink and a small head movement,
+        looping at 30 fps). Loads the face engine on first use (about a second); ValueError for a file that
+        cannot be read as an image, or an image without exactly one face."""
+        from hal.face.live import live_face_frames  # lazily: importing hal.camera must not load the engine
+
+        if isinstance(image, (str, Path)):
+            loaded = cv2.imread(str(image), cv2.IMREAD_COLOR) if Path(image).is_file() else None
+            if loaded is None:
+                raise ValueError(f"cannot read {str(image)!r} as an image")
+            pixels = np.asarray(loaded, dtype=np.uint8)
+        else:
+            pixels = as_bgr(np.asarray(image))
+        self.show_sequence(live_face_frames(pixels), fps=30.0, height_fraction=height_fraction)
+
+    def _held_size(self, pixels: Image, height_fraction: float) -> Image:
         scale = min(height_fraction * self.height / pixels.shape[0], 0.95 * self.width / pixels.shape[1])
         size = (max(1, round(pixels.shape[1] * scale)), max(1, round(pixels.shape[0] * scale)))
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        self._hold(_Held(np.asarray(cv2.resize(pixels, size, interpolation=interpolation), dtype=np.uint8),
-                         None))
+        return np.asarray(cv2.resize(pixels, size, interpolation=interpolation), dtype=np.uint8)
 
     def clear(self) -> None:
         """Nothing held up any more: only the background."""
         self._hold(None)
 
-    def _hold(self, held: _Held | None) -> None:
+    def _hold(self, held: _Held | _HeldSequence | None, *, at: float | None = None) -> None:
         with self._state:
             self._scene = dataclasses.replace(self._scene, held=held, item_change=self._scene.item_change + 1)
-            self._latest_change_at = time.monotonic()
+            self._latest_change_at = time.monotonic() if at is None else at
             self._first_frame_showing = None
             self._state.notify_all()
 
@@ -179,11 +228,12 @@ class SimulatedCamera(WorkerCamera):
                 self._connected = False
             self._state.notify_all()
 
-    def render(self, sequence: int = 0) -> Image:
-        """The image frame number `sequence` shows, as the worker would deliver it (read-only)."""
+    def render(self, sequence: int = 0, *, at: float | None = None) -> Image:
+        """The image frame number `sequence` shows, as the worker would deliver it (read-only); `at`, the
+        time.monotonic() it is taken at (default now), picks the frame of a held sequence."""
         with self._state:
             scene = self._scene
-        return self._render(scene, sequence)
+        return self._render(scene, sequence, time.monotonic() if at is None else at)
 
     # ----------------------------------------------------------------------------------------------------
     # The worker
@@ -202,7 +252,7 @@ class SimulatedCamera(WorkerCamera):
                 # Numbered under the same lock as the check above, so a drop-out right now cannot be undone
                 # by this frame marking the camera connected again.
                 sequence = self._take_sequence()
-            image = self._render(scene, sequence)
+            image = self._render(scene, sequence, time.monotonic())
             captured_at = time.monotonic()
             with self._state:
                 if scene.item_change == self._scene.item_change and self._first_frame_showing is None:
@@ -211,14 +261,19 @@ class SimulatedCamera(WorkerCamera):
             next_due = max(next_due + interval, time.monotonic())  # behind: carry on from now, no burst
             run.stopping.wait(next_due - time.monotonic())
 
-    def _render(self, scene: _Scene, sequence: int) -> Image:
+    def _render(self, scene: _Scene, sequence: int, at: float) -> Image:
         with self._render_lock:
             if scene is not self._composed_for:
                 self._composed_for = scene
                 self._composed = [None] * HAND_POSITIONS
             position = sequence % HAND_POSITIONS
             composed = self._composed[position]
-            if composed is None:  # composed on first use: the cost of a change spreads over a few frames
+            if isinstance(scene.held, _HeldSequence):
+                # Composed afresh each frame (a copy and a paste, about a millisecond) rather than keeping
+                # positions x frames composed frames of 900 kB each.
+                held = scene.held.frame_at(at)
+                composed = self._compose(dataclasses.replace(scene, held=held), self._positions[position])
+            elif composed is None:  # composed on first use: the cost of a change spreads over a few frames
                 composed = self._compose(scene, self._positions[position])
                 self._composed[position] = composed
             if scene.noise_sigma == 0:
@@ -239,7 +294,7 @@ class SimulatedCamera(WorkerCamera):
 
     def _compose(self, scene: _Scene, offset: tuple[int, int]) -> Image:
         image = self._background.copy()
-        if scene.held is not None:
+        if isinstance(scene.held, _Held):
             _paste(image, scene.held, offset)
         if scene.blur_px > 0:
             image = np.asarray(cv2.GaussianBlur(image, (0, 0), sigmaX=scene.blur_px / 2), dtype=np.uint8)

@@ -26,17 +26,26 @@ from hal.face.encoding import (
     best_match,
     distance,
 )
+from hal.face.quality import FaceProblem, QualityRules, judge, judge_analysis, sharpness
+from hal.face.worker import FaceAnalysis, FaceWorker
 
 __all__ = [
     "ENCODING_SIZE",
     "EncodedFace",
     "Encoding",
+    "FaceAnalysis",
     "FaceBox",
     "FaceEncoder",
     "FaceEngineUnavailable",
+    "FaceProblem",
+    "FaceWorker",
     "LocatedFace",
     "Match",
     "Point",
+    "QualityRules",
     "best_match",
     "distance",
+    "judge",
+    "judge_analysis",
+    "sharpness",
 ]
