@@ -67,6 +67,7 @@ if TYPE_CHECKING:  # numpy, OpenCV and the decoders load in the background once 
     from kiosk.backend.link import PlatformLink
     from kiosk.backend.remote import CameraHealth
     from kiosk.backend.status import LinkState, LinkStatus
+    from kiosk.faces import FacePickup
     from kiosk.mail import MailDelivery
     from kiosk.scanning import CameraScanner
 
@@ -239,6 +240,7 @@ class KioskApp:
         if self.config.camera is not None:
             self.parcel_camera = FramePhotographer()
             self._frame_listeners.append(self.parcel_camera.offer_frame)
+        self.face_pickup = self._make_face_pickup()
         self.delivery = self._make_delivery()
         self.mail: MailDelivery | None = None
         if platform is None and self.config.mail is not None:
@@ -258,7 +260,11 @@ class KioskApp:
             verifier=self.link,
             parcel_camera=self.parcel_camera,
             courier_policy=self.config.courier,
+            faces=self.face_pickup,
+            face_policy=self.config.face,
         )
+        if self.face_pickup is not None:
+            self.face_pickup.attach(self.flows)
         self.flows.platform_changed(PlatformConnection.STANDALONE if platform is None
                                     else PlatformConnection.CONNECTING)
         if self.link_status is not None:
@@ -269,6 +275,25 @@ class KioskApp:
         self._camera_setup: asyncio.Task[None] | None = None
         self.flows.add_listener(_ScanTargetFollower(self))
         self.flows.add_listener(_OutboxNudger(self))
+
+    def _make_face_pickup(self) -> FacePickup | None:
+        """Face pickup, where a camera is configured and [face] does not turn it off. Without a face key in
+        the secrets file nobody can be enrolled (logged); codes and QR codes work either way."""
+        if self.config.camera is None or not self.config.face.enabled:
+            return None
+        from kiosk.face_vault import FaceVault
+        from kiosk.faces import FacePickup
+
+        vault = None
+        if self.secrets.face_key is None:
+            log.warning("face pickup is off: %s (%s)", self.secrets.face_key_problem or "no face_key",
+                        self.secrets.path)
+        else:
+            vault = FaceVault(self.secrets.face_key)
+        faces = FacePickup(self.store, self.config.face, vault, self.clock,
+                           camera_present=self.camera_connected)
+        self._frame_listeners.append(faces.offer_frame)
+        return faces
 
     def _make_delivery(self) -> OutboxDelivery | LocalRecord:
         """The events' way out: the platform, or (standalone) the locker's own record."""
@@ -295,7 +320,7 @@ class KioskApp:
         self.link = PlatformLink(
             self.store, client(), clock=self.clock, status=self.link_status,
             health=HealthReport(self.store, self.locker, self.clock, self._camera_health),
-            commands=KioskCommands(lambda: self.flows),
+            commands=KioskCommands(lambda: self.flows, self.store, self.clock),
             sync_interval_s=platform.sync_s, heartbeat_interval_s=platform.heartbeat_s,
         )
         return OutboxDelivery(self.store, client(), clock=self.clock, status=self.link_status)
@@ -328,6 +353,8 @@ class KioskApp:
             await self.link.start()
         if self.mail is not None:
             await self.mail.start()
+        if self.face_pickup is not None:
+            self.face_pickup.start()
         if self.config.scanner is not None:
             from hal.scanner.serial_scanner import SerialScanner
 
@@ -453,6 +480,8 @@ class KioskApp:
             self.camera_scanner = None
         if self.parcel_camera is not None:
             self.parcel_camera.close()
+        if self.face_pickup is not None:
+            await self.face_pickup.stop()
         camera_config = self.config.camera
         if camera_config is not None and simulator_name(camera_config.source) is not None:
             from hal.camera.registry import unregister_camera
@@ -649,9 +678,16 @@ class _ScanTargetFollower:
         scanner = self._kiosk.camera_scanner
         if scanner is not None:
             scanner.set_target(self._kiosk.flows.scan_target())
+        self._follow_faces()
 
     def on_door(self, compartment_id: str, state: DoorState) -> None:
         del compartment_id, state
+        self._follow_faces()  # a door closing on a pickup or a deposit changes whose face home may see
+
+    def _follow_faces(self) -> None:
+        faces = self._kiosk.face_pickup
+        if faces is not None:
+            faces.set_target(self._kiosk.flows.face_target())
 
 
 BENCHMARK_DECODED_FRAMES = 30  # a second of a 30 fps camera: the memory a kiosk holds while it reads codes

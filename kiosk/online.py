@@ -48,10 +48,13 @@ def app_version() -> str:
 
 class KioskCommands:
     """kiosk.backend.link.CommandRunner over the kiosk's controller (given as a getter: the controller is
-    built after the link, which it uses to verify codes)."""
+    built after the link, which it uses to verify codes). Faces are forgotten in `store`, at `clock`'s
+    time."""
 
-    def __init__(self, flows: Callable[[], KioskController]) -> None:
+    def __init__(self, flows: Callable[[], KioskController], store: Store, clock: Clock) -> None:
         self._get_flows = flows
+        self._store = store
+        self._clock = clock
 
     @property
     def _flows(self) -> KioskController:
@@ -73,8 +76,11 @@ class KioskCommands:
             return CommandOutcome(CommandStatus.DONE, message=f"compartment {command.compartment_id} is "
                                                               f"{status.state.value}")
         if isinstance(command, ForgetFaceCommand):
-            # Face pickup is not built yet: no face data exists on this locker, so there is nothing to keep.
-            return CommandOutcome(CommandStatus.DONE, message="this locker keeps no face data")
+            # The recipient withdrew consent through the operator: their encodings go now, whether or not
+            # they have a parcel here. Unknown parcels are no error: the face may never have been enrolled.
+            forgotten = self._store.forget_faces_of_parcels(command.parcel_ids, self._clock.now(), "platform")
+            return CommandOutcome(CommandStatus.DONE,
+                                  message=f"face data of {forgotten} recipient(s) deleted")
         return CommandOutcome(CommandStatus.REFUSED, "invalid_command",
                               f"not a command this locker runs: {type(command).__name__}")
 

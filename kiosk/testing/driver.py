@@ -30,7 +30,7 @@ import contextlib
 import re
 import secrets
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -250,8 +250,18 @@ class CameraHandle:
             raise ScenarioError(f"unknown symbology {symbology!r}; known: {known}") from None
         self.simulator.show_code(kind, payload)
 
-    def show_image(self, path: str | Path) -> None:
-        self.simulator.show_image(path)
+    def show_image(self, path: str | Path, *, height_fraction: float = 0.75) -> None:
+        """A still picture held up (a printed photo of a face, say): it never passes face pickup's liveness
+        check, however sharp."""
+        self.simulator.show_image(path, height_fraction=height_fraction)
+
+    def show_live_face(self, path: str | Path, *, height_fraction: float = 0.75) -> None:
+        """The person in this picture standing at the kiosk: a looping sequence made from it, with a blink
+        painted over the eyes and a small movement of the head. The kiosk sees only these pixels."""
+        try:
+            self.simulator.show_live_face(path, height_fraction=height_fraction)
+        except ValueError as error:
+            raise ScenarioError(f"cannot show a live face from {str(path)!r}: {error}") from None
 
     def clear(self) -> None:
         """Nothing held up: the camera sees the lobby."""
@@ -457,8 +467,10 @@ class KioskDriver:
     # the locker ---------------------------------------------------------------------------------
     def seed_parcel(
         self, size: str = "M", code: str | None = None, recipient: str = "Test Recipient",
-        parcel_id: str | None = None, resident_id: int | None = None,
+        parcel_id: str | None = None, resident_id: int | None = None, *, recipient_ref: str | None = None,
     ) -> SeededParcel:
+        """A parcel in the locker with a pickup code. `recipient_ref` is the recipient's stable key, the one a
+        face enrolment (seed_face) is made for."""
         code = code or generate_code()
         parcel = place_parcel(
             self.app.store,
@@ -470,8 +482,10 @@ class KioskDriver:
             parcel_id=parcel_id,
             notify_resident=resident_id,
             locker_id=self.config.locker.id,
+            recipient_ref=recipient_ref,
         )
         self.app.nudge()  # its events (and a resident's mail) go at once
+        self._follow_faces()
         assert parcel.compartment_id is not None
         if self._sim is not None:
             self._sim.ir(parcel.compartment_id, True)
@@ -551,6 +565,50 @@ class KioskDriver:
             self._apply_locally(return_authorisations=[
                 self.app.return_authorisation(code, Size(size_value), return_id, parcel_id)])
         return SeededReturn(return_id, parcel_id, code.upper(), size_value, return_payload(code))
+
+    def seed_face(self, recipient: str, image_paths: Sequence[str | Path]) -> None:
+        """Recipient `recipient` (a recipient_ref) consented to face pickup and was enrolled from these
+        pictures: one face each, encoded as the kiosk's enrolment would, sealed with the locker's face key."""
+        faces = self.app.face_pickup
+        if faces is None or faces.vault is None:
+            raise ScenarioError("this kiosk has no face pickup: it needs [camera] and a face_key")
+        if not image_paths:
+            raise ScenarioError("seed_face needs at least one picture")
+        import cv2
+        import numpy as np
+
+        from hal.face import FaceEncoder
+
+        encoder = FaceEncoder()
+        encodings = []
+        for path in image_paths:
+            image = cv2.imread(str(path)) if Path(path).is_file() else None
+            if image is None:
+                raise ScenarioError(f"cannot read {str(path)!r} as an image")
+            found = encoder.encode(np.asarray(image, dtype=np.uint8))
+            if len(found) != 1:
+                raise ScenarioError(f"{str(path)!r} shows {len(found)} faces; an enrolment picture shows one")
+            encodings.append(tuple(float(value) for value in found[0].encoding))
+        self.app.store.save_face(recipient, faces.vault.seal(encodings), self.clock.now())
+        self._follow_faces()
+
+    def _follow_faces(self) -> None:
+        """A seeded parcel or face may change whom home watches for, as a deposit's door closing does."""
+        faces = self.app.face_pickup
+        if faces is not None:
+            faces.set_target(self.app.flows.face_target())
+
+    def face_enrolled(self, recipient: str) -> bool:
+        """The database holds encodings for this recipient (read with a connection of its own)."""
+        import sqlite3
+
+        connection = sqlite3.connect(self.config.locker.database)
+        try:
+            row = connection.execute("SELECT count(*) FROM face_profiles WHERE recipient_ref = ?",
+                                     (recipient,)).fetchone()
+        finally:
+            connection.close()
+        return bool(row[0])
 
     def _apply_locally(self, **records: Any) -> None:
         try:

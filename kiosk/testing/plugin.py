@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from kiosk.config import HOOK_BIT_PROTOCOLS, CameraConfig, KioskConfig, load_config
-from kiosk.core.model import CourierPolicy, Timers
+from kiosk.core.model import CourierPolicy, FacePolicy, Timers
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "resources" / "config" / "demo.toml"
 
@@ -52,11 +52,12 @@ def make_test_config(
     protocol: str | None = None,
     camera: bool = True,
     courier: CourierPolicy | dict[str, Any] | None = None,
+    face: FacePolicy | dict[str, Any] | None = None,
 ) -> KioskConfig:
     """The demo layout, with its database, secrets and bus moved into `directory`; with `protocol`, the same
     doors wired to boards of that family (board numbers shifted to its first address). With `camera`, a
     simulated camera of its own (kiosk.camera); without, no camera at all. `courier`: the [courier] policy,
-    whole or as changed fields (e.g. {"accept_unannounced": True})."""
+    whole or as changed fields (e.g. {"accept_unannounced": True}); `face` likewise, the [face] policy."""
     config = load_config(base)
     if protocol is not None and protocol != config.bus.protocol:
         from kiosk.app import first_board
@@ -81,8 +82,9 @@ def make_test_config(
         camera_config = CameraConfig(f"sim://qa-camera-{next(_bus_numbers)}", fps=TEST_CAMERA_FPS)
     policy = courier if isinstance(courier, CourierPolicy) else dataclasses.replace(config.courier,
                                                                                     **(courier or {}))
+    face_policy = face if isinstance(face, FacePolicy) else dataclasses.replace(config.face, **(face or {}))
     return dataclasses.replace(config, locker=locker, bus=bus, timers=merged_timers, camera=camera_config,
-                               courier=policy)
+                               courier=policy, face=face_policy)
 
 
 PLATFORM_CODE_KEY = bytes(range(0x40, 0x60))  # the locker's code key, shared with its platform

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 SIZES = {"landscape": (1280, 800), "portrait": (1080, 1920)}
 
@@ -31,38 +32,33 @@ def capture_all(out_dir: Path, language: str) -> list[Path]:
     suffix = "" if language == "en" else f"-{language}"
 
     for orientation, size in SIZES.items():
-        with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
-            config = make_test_config(Path(scratch))
-            simulator = simulator_for(config)
-            kiosk = KioskDriver(config, simulator, size=size)
-            if language != "en":
-                kiosk.tap("language_button")
 
-            def shooter(kiosk: KioskDriver, orientation: str = orientation) -> Callable[[str], None]:
-                def shot(name: str) -> None:
-                    kiosk.wait_until(lambda: kiosk.window.isVisible(), what="the window")
-                    path = out_dir / f"{name}-{orientation}{suffix}.png"
-                    kiosk.window.grab().save(str(path))
-                    written.append(path)
+        def shooter(kiosk: KioskDriver, orientation: str = orientation) -> Callable[[str], None]:
+            def shot(name: str) -> None:
+                kiosk.wait_until(lambda: kiosk.window.isVisible(), what="the window")
+                path = out_dir / f"{name}-{orientation}{suffix}.png"
+                kiosk.window.grab().save(str(path))
+                written.append(path)
 
-                return shot
+            return shot
 
-            try:
-                walk_every_screen(kiosk, shooter(kiosk))
-            finally:
-                kiosk.shutdown()
-                simulator.stop()
-        with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
-            config = make_test_config(Path(scratch), courier={"accept_unannounced": True})
-            simulator = simulator_for(config)
-            kiosk = KioskDriver(config, simulator, size=size)
-            if language != "en":
-                kiosk.tap("language_button")
-            try:
-                walk_courier_and_return_screens(kiosk, shooter(kiosk))
-            finally:
-                kiosk.shutdown()
-                simulator.stop()
+        walks: list[tuple[Callable[[object, Callable[[str], None]], None], dict[str, Any]]] = [
+            (walk_every_screen, {}),
+            (walk_courier_and_return_screens, {"courier": {"accept_unannounced": True}}),
+            (walk_face_screens, {}),
+        ]
+        for walk, changes in walks:
+            with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
+                config = make_test_config(Path(scratch), **changes)
+                simulator = simulator_for(config)
+                kiosk = KioskDriver(config, simulator, size=size)
+                if language != "en":
+                    kiosk.tap("language_button")
+                try:
+                    walk(kiosk, shooter(kiosk))
+                finally:
+                    kiosk.shutdown()
+                    simulator.stop()
         with tempfile.TemporaryDirectory() as scratch, qasync_loop_on(application):
             config = make_test_config(Path(scratch), camera=False)
             platform = start_platform_for(config, Path(scratch) / "platform.sqlite")
@@ -325,6 +321,66 @@ def walk_courier_and_return_screens(kiosk: object, shot: Callable[[str], None]) 
     shot("courier_summary")
     kiosk.tap("done_button")
     kiosk.wait_screen("home")
+
+
+FACES = Path(__file__).resolve().parents[2] / "tests" / "data" / "faces"
+FACE_TIMEOUT_S = 40.0  # the face engine's process loads its models first
+
+
+def walk_face_screens(kiosk: object, shot: Callable[[str], None]) -> None:
+    """Face pickup: a photo held up (recognised, but it cannot blink), a stranger, the keypad after no match,
+    and enrolment after a code pickup: the offer, the consent, the capture, saved and forgotten."""
+    from kiosk.core.flows.views import FaceEnrolView
+    from kiosk.core.model import FaceGuidance
+    from kiosk.testing.driver import KioskDriver
+
+    assert isinstance(kiosk, KioskDriver)
+    kiosk.seed_parcel(size="M", code="112233", recipient="Ada", recipient_ref="R-ASTRONAUT")
+    stranger = kiosk.seed_parcel(size="S", code="445566", recipient="Tom", recipient_ref="R-TOM")
+    kiosk.seed_face("R-ASTRONAUT", [FACES / "astronaut.jpg"])
+
+    def guidance() -> object:
+        return getattr(kiosk.app.flows.screen.view, "guidance", None)
+
+    kiosk.camera.show_image(FACES / "astronaut.jpg")
+    kiosk.wait_screen("pickup_face", timeout=FACE_TIMEOUT_S)
+    kiosk.wait_until(lambda: guidance() is FaceGuidance.BLINK, timeout=FACE_TIMEOUT_S, what="asked to blink")
+    shot("pickup_face-blink")
+    kiosk.advance(kiosk.config.face.attempt_s)
+    kiosk.wait_screen("pickup_code")
+    shot("pickup_code-face_not_recognised")
+    kiosk.camera.show_live_face(FACES / "tom_hanks.jpg")
+    kiosk.tap("face_button")
+    kiosk.wait_screen("pickup_face")
+    kiosk.wait_until(lambda: guidance() is FaceGuidance.NOT_RECOGNISED, timeout=FACE_TIMEOUT_S,
+                     what="a stranger not recognised")
+    shot("pickup_face-not_recognised")
+    kiosk.camera.clear()
+    kiosk.tap("keypad_button")
+    kiosk.type_code(stranger.code)
+    kiosk.wait_door_open(stranger.compartment)
+    kiosk.sim.close_door(stranger.compartment)
+    kiosk.wait_screen("thank_you")
+    shot("thank_you-offer_face")
+    kiosk.tap("offer_face_button")
+    kiosk.wait_screen("face_consent")
+    shot("face_consent")
+    kiosk.tap("consent_button")
+    kiosk.wait_screen("face_enrol")
+    kiosk.camera.show_live_face(FACES / "tom_hanks.jpg")
+
+    def capturing() -> bool:
+        view = kiosk.app.flows.screen.view
+        return isinstance(view, FaceEnrolView) and view.frames_taken >= 2
+
+    kiosk.wait_until(capturing, timeout=FACE_TIMEOUT_S, what="frames being taken")
+    shot("face_enrol")
+    kiosk.wait_screen("thank_you", timeout=FACE_TIMEOUT_S)
+    kiosk.camera.clear()
+    shot("thank_you-face_saved")
+    kiosk.tap("forget_face_button")
+    kiosk.wait_until(lambda: not kiosk.face_enrolled("R-TOM"), what="the face forgotten")
+    shot("thank_you-face_forgotten")
 
 
 def walk_online_screens(kiosk: object, shot: Callable[[str], None]) -> None:

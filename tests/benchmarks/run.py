@@ -9,6 +9,9 @@
 - a courier's 20-parcel batch (courier_batch.py): scan -> unlock frame, door shut -> ready for the next
   scan, taps per parcel, the longest stall
 
+- face pickup (face_pickup.py): false accepts and rejects on the test set by threshold, face in frame ->
+  unlock frame, the longest stall while matching, memory with the face models loaded
+
 - the Kerong driver alone on a pty: unlock call -> frame at the board and -> status reads open; one status
   sweep of 10 boards; as ratios to the wire time the simulated board's replies take at 19200 baud
 
@@ -410,6 +413,10 @@ def main() -> int:
     import courier_batch  # tests/benchmarks/courier_batch.py
 
     courier_batch.run(report)
+
+    import face_pickup  # tests/benchmarks/face_pickup.py
+
+    face_pickup.run(report)
     return 0
 
 
