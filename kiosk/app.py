@@ -86,15 +86,24 @@ class DemoParcel:
     code: str
     size: Size
     recipient: str
+    recipient_ref: str  # whom a face enrolment made after picking it up is for
+
+
 
 
 # Fixed, printed codes: the demo must be usable by anyone watching, and codes are stored only as hashes.
 DEMO_PARCELS = (
-    DemoParcel("DEMO-1", "111111", Size.S, "Ada Lovelace"),
-    DemoParcel("DEMO-2", "222222", Size.M, "Grace Hopper"),
-    DemoParcel("DEMO-3", "222222", Size.L, "Grace Hopper"),
-    DemoParcel("DEMO-4", "333333", Size.XL, "Alan Turing"),
+    DemoParcel("DEMO-1", "111111", Size.S, "Ada Lovelace", "demo-ada"),
+    DemoParcel("DEMO-2", "222222", Size.M, "Grace Hopper", "demo-grace"),
+    DemoParcel("DEMO-3", "222222", Size.L, "Grace Hopper", "demo-grace"),
+    DemoParcel("DEMO-4", "333333", Size.XL, "Alan Turing", "demo-alan"),
 )
+# Faces the simulator console can hold up to the demo's camera: committed test pictures (their sources are in
+# tests/data/faces/SOURCES.md). "Live" plays a sequence with a painted blink and a small head movement; a
+# photo is a still, which face pickup must refuse.
+DEMO_FACES_DIR = REPO_ROOT / "tests" / "data" / "faces"
+DEMO_FACES = (("astronaut", "the astronaut"), ("tom_hanks", "Tom Hanks"))
+FACE_PAYLOAD = "face:"  # demo console payloads: "face:live:NAME" or "face:photo:NAME"
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,7 @@ class DemoLabel:
     size: Size
     accessible: bool  # the recipient needs a compartment within reach from a wheelchair
     recipient: str
+    recipient_ref: str
 
 
 @dataclass(frozen=True)
@@ -127,10 +137,12 @@ class DemoReturn:
 # The standalone demo's courier and return are those of the fake platform's --demo (make demo-online), so one
 # set of printed credentials works in both demos.
 DEMO_COURIER = DemoCourier("C-100", "1234", "DEMOBADGE00000001", "Demo courier C-100")
+# Label S is a second parcel for Ada (111111): pick hers up with the code, set up face pickup on the
+# thank-you screen, let the courier deliver label S, and her face opens its door.
 DEMO_LABELS = (
-    DemoLabel("DEMO-EXP-1", "DEMO-LABEL-1", Size.S, False, "Barbara Liskov"),
-    DemoLabel("DEMO-EXP-2", "DEMO-LABEL-2", Size.M, True, "Katherine Johnson"),
-    DemoLabel("DEMO-EXP-3", "DEMO-LABEL-3", Size.L, False, "Edsger Dijkstra"),
+    DemoLabel("DEMO-EXP-1", "DEMO-LABEL-1", Size.S, False, "Ada Lovelace", "demo-ada"),
+    DemoLabel("DEMO-EXP-2", "DEMO-LABEL-2", Size.M, True, "Katherine Johnson", "demo-katherine"),
+    DemoLabel("DEMO-EXP-3", "DEMO-LABEL-3", Size.L, False, "Edsger Dijkstra", "demo-edsger"),
 )
 DEMO_RETURN = DemoReturn("RETURN0001", Size.S, "ret-demo-1", "RX-DEMO-1")
 # The cursor of records made on this locker (the demo, QA seeding) when the platform never gave one: a
@@ -235,6 +247,7 @@ class KioskApp:
         self.link_status: LinkStatus | None = None
         self.link: PlatformLink | None = None
         self._frame_listeners: list[Callable[[Any], None]] = []
+        self._demo_face: threading.Thread | None = None
         # A courier holds an unannounced parcel up to the same camera recipients show their QR codes to.
         self.parcel_camera: FramePhotographer | None = None
         if self.config.camera is not None:
@@ -432,6 +445,10 @@ class KioskApp:
                  (f"return {DEMO_RETURN.code}", return_payload(DEMO_RETURN.code))]
         if self.config.platform is None:
             shown += [(f"label {label.size.value}", label.barcode) for label in DEMO_LABELS]
+        if self.face_pickup is not None and DEMO_FACES_DIR.is_dir():
+            for name, label in DEMO_FACES:
+                shown += [(f"{label}, live", f"{FACE_PAYLOAD}live:{name}"),
+                          (f"{label}, photo", f"{FACE_PAYLOAD}photo:{name}")]
         return shown
 
     def hold_up_to_camera(self, payload: str | None) -> None:
@@ -441,12 +458,36 @@ class KioskApp:
             log.warning("no simulated camera (yet); nothing to hold up")
         elif payload is None:
             self.sim_camera.clear()
+        elif payload.startswith(FACE_PAYLOAD):
+            self._hold_up_face(self.sim_camera, payload)
         elif payload.upper().startswith("LK1:"):
             self.sim_camera.show_qr(payload)
         else:
             from hal.codes import Symbology
 
             self.sim_camera.show_code(Symbology.CODE128, payload)
+
+    def _hold_up_face(self, camera: SimulatedCamera, payload: str) -> None:
+        """Demo: a person (live) or their photo in front of the camera. Making a live sequence finds the
+        face's landmarks first (a second or two, with dlib in this process): on a thread of its own, so the
+        screen keeps going; the console is a development tool, the kiosk never does this."""
+        kind, _, name = payload[len(FACE_PAYLOAD):].partition(":")
+        picture = DEMO_FACES_DIR / f"{name}.jpg"
+
+        def hold_up() -> None:
+            try:
+                if kind == "live":
+                    camera.show_live_face(picture)
+                else:
+                    camera.show_image(picture, height_fraction=0.75)
+            except ValueError as error:
+                log.warning("cannot show %s to the camera: %s", picture.name, error)
+
+        if self._demo_face is not None and self._demo_face.is_alive():
+            log.warning("still preparing the last face for the camera; press again in a moment")
+            return
+        self._demo_face = threading.Thread(target=hold_up, name="demo-face")
+        self._demo_face.start()
 
     def camera_connected(self) -> bool:
         return self.camera_scanner is not None and self.camera_scanner.connected
@@ -482,6 +523,9 @@ class KioskApp:
             self.parcel_camera.close()
         if self.face_pickup is not None:
             await self.face_pickup.stop()
+        if self._demo_face is not None:
+            await in_own_thread("demo-face-join", self._demo_face.join)
+            self._demo_face = None
         camera_config = self.config.camera
         if camera_config is not None and simulator_name(camera_config.source) is not None:
             from hal.camera.registry import unregister_camera
@@ -574,7 +618,7 @@ class KioskApp:
         window = PickupWindow(self.config.courier.pickup_window_hours, None)
         parcels = [
             ExpectedParcel(self._free_demo_id(label.parcel_id), label.barcode, label.size, label.accessible,
-                           label.recipient, window)
+                           label.recipient, window, recipient_ref=label.recipient_ref)
             for label in DEMO_LABELS if self.store.expected_parcel_by_barcode(label.barcode) is None
         ]
         returns: list[ReturnAuthorisation] = []
@@ -644,6 +688,7 @@ class KioskApp:
                 code=demo.code,
                 recipient=demo.recipient,
                 parcel_id=self._free_demo_id(demo.parcel_id),
+                recipient_ref=demo.recipient_ref,
             )
             placed.append(demo)
         if self.simulator is not None:

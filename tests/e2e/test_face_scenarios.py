@@ -275,3 +275,15 @@ def test_no_frame_or_image_is_ever_written_to_disk(kiosk: Any, tmp_path: Path) -
     # Only numbers, encrypted: the vault opens it into encodings of 128 numbers and nothing else.
     encodings = kiosk.app.face_pickup.vault.unseal(sealed)
     assert encodings and all(len(encoding) == 128 for encoding in encodings)
+
+
+def test_the_demo_console_holds_a_live_face_up_to_the_camera(kiosk: Any) -> None:
+    """`make demo`'s console: its face buttons play the committed pictures to the simulated camera."""
+    codes = dict(kiosk.app.demo_camera_codes())
+    assert {"Tom Hanks, live", "Tom Hanks, photo", "the astronaut, live"} <= set(codes)
+    pick_up_by_code(kiosk, kiosk.seed_parcel("S", recipient="Ada Lovelace", recipient_ref="demo-ada"))
+    kiosk.tap("offer_face_button")
+    kiosk.tap("consent_button")
+    kiosk.app.hold_up_to_camera(codes["Tom Hanks, live"])
+    kiosk.wait_screen("thank_you", timeout=ENGINE_TIMEOUT_S)
+    assert kiosk.face_enrolled("demo-ada")
