@@ -294,16 +294,12 @@ class KioskApp:
         the secrets file nobody can be enrolled (logged); codes and QR codes work either way."""
         if self.config.camera is None or not self.config.face.enabled:
             return None
-        from kiosk.face_vault import FaceVault
         from kiosk.faces import FacePickup
 
-        vault = None
         if self.secrets.face_key is None:
             log.warning("face pickup is off: %s (%s)", self.secrets.face_key_problem or "no face_key",
                         self.secrets.path)
-        else:
-            vault = FaceVault(self.secrets.face_key)
-        faces = FacePickup(self.store, self.config.face, vault, self.clock,
+        faces = FacePickup(self.store, self.config.face, self.secrets.face_key, self.clock,
                            camera_present=self.camera_connected)
         self._frame_listeners.append(faces.offer_frame)
         return faces

@@ -8,6 +8,7 @@ side effects.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import difflib
 import fcntl
@@ -23,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
-
-from cryptography.fernet import Fernet
 
 from hal.codes import DECODER_NAMES, DEFAULT_DECODER
 from hal.lockboard import board_range, driver_options, known_protocols, lock_range
@@ -148,6 +147,13 @@ class Secrets:
 
 
 # loading ----------------------------------------------------------------------------------------
+
+
+def _new_face_key() -> bytes:
+    """A fresh Fernet key, as cryptography's Fernet.generate_key() makes one (32 random bytes, URL-safe
+    base64), without importing cryptography: the kiosk loads it only once a face is sealed or unsealed."""
+    return base64.urlsafe_b64encode(os.urandom(32))
+
 
 def load_config(path: str | Path) -> KioskConfig:
     """Read and validate a kiosk TOML file. Raises ConfigError on any problem."""
@@ -905,7 +911,7 @@ def _add_face_key(file: Path, label: str) -> tuple[bytes | None, str | None]:
         if not status.st_mode & stat.S_IWUSR:
             return None, (f"the secrets file is read-only (mode {stat.S_IMODE(status.st_mode):04o}), so no "
                           "face_key can be added to it")
-        key = Fernet.generate_key()
+        key = _new_face_key()
         separator = "" if not text or text.endswith("\n") else "\n"
         addition = f'{_FACE_KEY_COMMENT}face_key = "{key.decode("ascii")}"\n'
         _replace_privately(file, (text + separator + addition).encode("utf-8"), status)
@@ -947,7 +953,7 @@ def _create_secrets(file: Path, label: str) -> None:
         text = ("# Locker Kiosk secrets. Keep this file private (chmod 600); losing it invalidates\n"
                 "# every pickup code stored in the database.\n"
                 f'code_key = "{secrets_random.token_hex(CODE_KEY_BYTES)}"\n'
-                f'{_FACE_KEY_COMMENT}face_key = "{Fernet.generate_key().decode("ascii")}"\n')
+                f'{_FACE_KEY_COMMENT}face_key = "{_new_face_key().decode("ascii")}"\n')
         temporary = folder / f".{file.name}.{os.getpid()}.tmp"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

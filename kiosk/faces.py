@@ -101,7 +101,8 @@ class _Watching:
 class FacePickup:
     """Face pickup for one kiosk. `attach(flows)` before `start()`; `start()` and `stop()` on the event loop.
 
-    `worker` is the face engine (a hal.face.worker.FaceWorker; made on first need when None). `vault` seals
+    `worker` is the face engine (a hal.face.worker.FaceWorker; made on first need when None). `face_key` (the
+    secrets file's) makes the vault that seals
     the encodings at rest; without one (no face_key in the secrets file) nobody can be enrolled, and faces
     enrolled before cannot be read, so face pickup is off.
     """
@@ -110,7 +111,7 @@ class FacePickup:
         self,
         store: Store,
         policy: FacePolicy,
-        vault: FaceVault | None,
+        face_key: bytes | None,
         clock: Clock,
         *,
         worker: FaceWorker | None = None,
@@ -118,7 +119,8 @@ class FacePickup:
     ) -> None:
         self._store = store
         self._policy = policy
-        self._vault = vault
+        self._face_key = face_key
+        self._vault: FaceVault | None = None  # made on first use: cryptography costs the idle kiosk ~10 MB
         self._clock = clock
         self._worker = worker
         self._owns_worker = worker is None  # one it makes, it closes; one it is given belongs to the giver
@@ -146,6 +148,11 @@ class FacePickup:
 
     @property
     def vault(self) -> FaceVault | None:
+        """The vault sealing enrolments at rest; None without a face key."""
+        if self._vault is None and self._face_key is not None:
+            from kiosk.face_vault import FaceVault
+
+            self._vault = FaceVault(self._face_key)
         return self._vault
 
     @property
@@ -160,7 +167,7 @@ class FacePickup:
     @property
     def usable(self) -> bool:
         """Face pickup can run here at all: enabled, a camera, a key, and the engine has not failed."""
-        return (self._policy.enabled and self._vault is not None and self._camera_present()
+        return (self._policy.enabled and self._face_key is not None and self._camera_present()
                 and not self._engine_failed)
 
     # PickupFaces (the pickup chart asks) --------------------------------------------------------------------
@@ -222,12 +229,13 @@ class FacePickup:
     def _unsealed_gallery(self) -> dict[str, list[Encoding]]:
         from kiosk.face_vault import FaceVaultError
 
-        if self._vault is None:
+        vault = self.vault
+        if vault is None:
             return {}
         gallery: dict[str, list[Encoding]] = {}
         for recipient_ref, sealed in self._store.face_gallery().items():
             try:
-                gallery[recipient_ref] = [_as_array(encoding) for encoding in self._vault.unseal(sealed)]
+                gallery[recipient_ref] = [_as_array(encoding) for encoding in vault.unseal(sealed)]
             except FaceVaultError as error:
                 log.error("the enrolled face of one recipient cannot be read (%s); it is skipped", error)
         return gallery
@@ -372,7 +380,10 @@ class FacePickup:
         analysis = self._analyse(image, encode=needs_identity)
         guidance = self._guidance_for(analysis)
         if guidance is not None:
-            self._lost(matching)
+            if guidance in (FaceGuidance.NO_FACE, FaceGuidance.ONE_FACE):
+                # Whoever comes next (or who is in front now) starts from nothing.
+                self._lost(matching)
+            # Too far or blurred for a moment (a turn of the head blurs): skip the frame, keep what was seen.
             self._guide(matching, guidance)
             return
         face = analysis.faces[0]
@@ -498,8 +509,9 @@ class FacePickup:
         if flows is None:
             return
         try:
-            assert self._vault is not None  # no enrolment starts without one
-            self._store.save_face(recipient_ref, self._vault.seal(encodings), self._clock.now())
+            vault = self.vault
+            assert vault is not None  # no enrolment starts without one
+            self._store.save_face(recipient_ref, vault.seal(encodings), self._clock.now())
         except Exception:
             log.exception("an enrolled face could not be stored")
             flows.face_enrol_failed(attempt, FaceEnrolFailure.UNAVAILABLE)

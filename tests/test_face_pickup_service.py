@@ -132,9 +132,10 @@ async def until(condition: Callable[[], bool], what: str, feed: Callable[[], Non
 
 def make_rig(store: SqliteStore, worker: FaceWorker, *, policy: FacePolicy = POLICY,
              with_vault: bool = True) -> Rig:
-    vault = FaceVault(FaceVault.new_key()) if with_vault else None
+    key = FaceVault.new_key() if with_vault else None
     clock = ManualClock()
-    service = FacePickup(store, policy, vault, clock, worker=worker)
+    service = FacePickup(store, policy, key, clock, worker=worker)
+    vault = service.vault
     flows = RecordingFlows()
     service.attach(flows)
     return Rig(service, flows, store, vault, clock)
