@@ -401,7 +401,7 @@ class KioskApp:
             self.camera_ready.set()
             return
         scanner = modules.CameraScanner(camera, decoder, self._scanned_on_loop("camera"),
-                                        on_connection=lambda _connected: self.flows.camera_changed())
+                                        on_connection=self._camera_connection_changed)
         for listener in self._frame_listeners:
             scanner.add_frame_listener(listener)
         scanner.set_target(self.flows.scan_target())
@@ -420,6 +420,17 @@ class KioskApp:
             modules.register_camera(name, self.sim_camera)
         return modules.open_camera(camera_config.source, camera_config.width, camera_config.height,
                                    camera_config.fps)
+
+    def _camera_connection_changed(self, _connected: bool) -> None:
+        self.flows.camera_changed()
+        self.follow_face_target()  # face pickup needs frames: home starts (or stops) watching for faces
+
+    def follow_face_target(self) -> None:
+        """Tell face pickup what the screen wants now. The screens' changes do this; so must anything else
+        that changes whom home may watch for without changing the screen (the camera coming up, a seeded
+        parcel or face)."""
+        if self.face_pickup is not None:
+            self.face_pickup.set_target(self.flows.face_target())
 
     def add_frame_listener(self, listener: Callable[[Any], None]) -> None:
         """Every camera frame (a BGR numpy array), on the camera's thread: for the scan screen's preview."""
@@ -719,16 +730,11 @@ class _ScanTargetFollower:
         scanner = self._kiosk.camera_scanner
         if scanner is not None:
             scanner.set_target(self._kiosk.flows.scan_target())
-        self._follow_faces()
+        self._kiosk.follow_face_target()
 
     def on_door(self, compartment_id: str, state: DoorState) -> None:
         del compartment_id, state
-        self._follow_faces()  # a door closing on a pickup or a deposit changes whose face home may see
-
-    def _follow_faces(self) -> None:
-        faces = self._kiosk.face_pickup
-        if faces is not None:
-            faces.set_target(self._kiosk.flows.face_target())
+        self._kiosk.follow_face_target()  # a door closing on a pickup or a deposit changes whom home sees
 
 
 BENCHMARK_DECODED_FRAMES = 30  # a second of a 30 fps camera: the memory a kiosk holds while it reads codes

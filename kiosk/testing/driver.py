@@ -485,7 +485,7 @@ class KioskDriver:
             recipient_ref=recipient_ref,
         )
         self.app.nudge()  # its events (and a resident's mail) go at once
-        self._follow_faces()
+        self.app.follow_face_target()  # as a deposit's door closing would
         assert parcel.compartment_id is not None
         if self._sim is not None:
             self._sim.ir(parcel.compartment_id, True)
@@ -590,13 +590,7 @@ class KioskDriver:
                 raise ScenarioError(f"{str(path)!r} shows {len(found)} faces; an enrolment picture shows one")
             encodings.append(tuple(float(value) for value in found[0].encoding))
         self.app.store.save_face(recipient, faces.vault.seal(encodings), self.clock.now())
-        self._follow_faces()
-
-    def _follow_faces(self) -> None:
-        """A seeded parcel or face may change whom home watches for, as a deposit's door closing does."""
-        faces = self.app.face_pickup
-        if faces is not None:
-            faces.set_target(self.app.flows.face_target())
+        self.app.follow_face_target()  # as a deposit's door closing would
 
     def face_enrolled(self, recipient: str) -> bool:
         """The database holds encodings for this recipient (read with a connection of its own)."""

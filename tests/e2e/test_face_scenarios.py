@@ -287,3 +287,22 @@ def test_the_demo_console_holds_a_live_face_up_to_the_camera(kiosk: Any) -> None
     kiosk.app.hold_up_to_camera(codes["Tom Hanks, live"])
     kiosk.wait_screen("thank_you", timeout=ENGINE_TIMEOUT_S)
     assert kiosk.face_enrolled("demo-ada")
+
+
+def test_home_watches_for_faces_once_the_camera_comes_up(kiosk_factory: Any, tmp_path: Path) -> None:
+    """A kiosk restarted with an enrolled recipient's parcel waiting, its camera coming up only after the
+    home screen is shown (as a real camera does, and as one that drops out and comes back): home must start
+    watching for faces then, though nothing on the screen changes."""
+    first = kiosk_factory(database=tmp_path / "restart.sqlite")
+    parcel = enrolled_recipient(first, ASTRONAUT)
+    kiosk_factory.stop(first)
+    second = kiosk_factory(database=tmp_path / "restart.sqlite")
+    second.camera.disconnect()
+    second.wait_until(lambda: not second.app.camera_connected(), what="the camera gone")
+    second.tap("pickup_button")
+    second.tap("cancel_button")  # home shown again while the camera gives no picture
+    second.wait_screen("home")
+    second.camera.show_live_face(ASTRONAUT)
+    second.camera.reconnect()
+    second.wait_door_open(parcel.compartment, timeout=ENGINE_TIMEOUT_S)
+    assert second.taps == 2
