@@ -48,6 +48,7 @@ WATCH_FRAMES = 2  # consecutive searches with a usable face before pickup_face c
 ENROL_SPACING_S = 0.25  # between enrolment frames, so the person's small movements vary them a little
 IDLE_CHECK_S = 0.25  # how often the thread looks at deadlines while no frame arrives
 TRACK_MAX_JUMP = 0.6  # a face whose centre moved more than this many face widths between frames is another
+ENGINE_IDLE_S = 600.0  # the engine's process (~180 MB) stops after this long with no face screen needing it
 ENGINE_FAILURES_ALLOWED = 3  # failures in a row (it will not load, it keeps dying) before face pickup is off
 RETENTION_CHECK_S = 6 * 3600.0  # how often unused enrolments are looked for (and once at start)
 DAY_S = 86400.0
@@ -116,6 +117,7 @@ class FacePickup:
         *,
         worker: FaceWorker | None = None,
         camera_present: Callable[[], bool] = lambda: True,
+        engine_idle_s: float = ENGINE_IDLE_S,
     ) -> None:
         self._store = store
         self._policy = policy
@@ -138,6 +140,8 @@ class FacePickup:
         self._engine_failed = False
         self._engine_failures = 0
         self._engine_ready = False
+        self._engine_idle_s = engine_idle_s
+        self._unneeded_since: float | None = None
         self._retention: asyncio.TimerHandle | None = None
         self.frames_analysed = 0
         self.longest_analysis_s = 0.0
@@ -174,10 +178,7 @@ class FacePickup:
     def face_pickup_ready(self) -> bool:
         if not self.usable:
             return False
-        ready = bool(self._store.face_gallery())
-        if ready:
-            self._start_engine()  # the models load while the recipient walks up
-        return ready
+        return bool(self._store.face_gallery())
 
     def can_enrol_faces(self) -> bool:
         return self.usable
@@ -186,7 +187,6 @@ class FacePickup:
         if not self.usable:
             self._report(self._failed, attempt, FaceEnrolFailure.UNAVAILABLE)
             return
-        self._start_engine()
         with self._wake:
             self._enrolment = _Enrolment(attempt, recipient_ref, time.monotonic())
             self._wake.notify_all()
@@ -214,9 +214,7 @@ class FacePickup:
             if target is FaceTarget.WATCH:
                 self._watching = _Watching()
             self._mailbox = None  # a frame taken for the last screen is not this one's
-            self._wake.notify_all()
-        if target is not FaceTarget.NONE:
-            self._start_engine()
+            self._wake.notify_all()  # the face thread starts the engine if this screen needs it
 
     def _new_matching(self) -> _Matching | None:
         from hal.face.liveness import LivenessTracker
@@ -265,17 +263,16 @@ class FacePickup:
             self._stopping = True
             self._wake.notify_all()
         thread, self._thread = self._thread, None
-        worker = self._worker if self._owns_worker else None
-        if thread is not None or worker is not None:
-            from kiosk.app import in_own_thread
+        from kiosk.app import in_own_thread
 
-            def finish() -> None:
-                if thread is not None:
-                    thread.join()
-                if worker is not None:
-                    worker.close()
+        def finish() -> None:
+            if thread is not None:
+                thread.join()
+            # Read only now: the face thread may have made the engine until the moment it ended.
+            if self._owns_worker and self._worker is not None:
+                self._worker.close()
 
-            await in_own_thread("face-pickup-stop", finish)
+        await in_own_thread("face-pickup-stop", finish)
 
     def _forget_unused(self) -> None:
         """Enrolments unused for `forget_after_days` are deleted: now, and every few hours."""
@@ -291,16 +288,34 @@ class FacePickup:
         if self._loop is not None and not self._stopping:
             self._retention = self._loop.call_later(RETENTION_CHECK_S, self._forget_unused)
 
-    def _start_engine(self) -> None:
-        if self._worker is None:
+    def _engine_for(self, needed: bool, now: float) -> FaceWorker | None:
+        """On the face thread, the only one that starts and stops the engine: started while a screen needs it
+        (the models load while the recipient walks up), closed after `engine_idle_s` without need, which
+        gives its memory back once nobody enrolled has a parcel here."""
+        worker = self._worker
+        if self._engine_failed:
+            needed = False
+            self._unneeded_since = now - self._engine_idle_s  # closed at once: it will not be used again
+        if not needed:
+            if worker is not None and worker.running:
+                if self._unneeded_since is None:
+                    self._unneeded_since = now
+                if now - self._unneeded_since >= self._engine_idle_s:
+                    log.info("face engine unused for %.0f s: stopped until a face screen needs it",
+                             now - self._unneeded_since)
+                    worker.close()
+                    self._engine_ready = False
+                    self._unneeded_since = None
+            return None
+        self._unneeded_since = None
+        if worker is None:
             from hal.face.worker import FaceWorker
 
-            self._worker = FaceWorker()
-        try:
-            self._worker.start()
-        except Exception:
-            log.exception("the face engine cannot be started; face pickup is off, codes still work")
-            self._engine_failed = True
+            worker = self._worker = FaceWorker()
+        if not worker.running:
+            self._engine_ready = False
+            worker.start()
+        return worker
 
     # the face thread ----------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -316,13 +331,15 @@ class FacePickup:
                 enrolment = self._enrolment
             if target is FaceTarget.ENROL and enrolment is not None and self._enrolment_overdue(enrolment):
                 continue
-            if taken is None or target is FaceTarget.NONE or self._worker is None:
-                continue
-            image, seen_at = taken
             try:
+                worker = self._engine_for(target is not FaceTarget.NONE or enrolment is not None,
+                                          time.monotonic())
+                if worker is None or taken is None or target is FaceTarget.NONE:
+                    continue
+                image, seen_at = taken
                 if not self._engine_ready:
                     # Frames that come while the models load are dropped ("look at the camera" meanwhile).
-                    self._engine_ready = self._worker.wait_ready(IDLE_CHECK_S)
+                    self._engine_ready = worker.wait_ready(IDLE_CHECK_S)
                     continue
                 if target is FaceTarget.WATCH:
                     self._watch(image, seen_at)
@@ -351,9 +368,11 @@ class FacePickup:
                       "restarts, codes and QR codes still work", self._engine_failures, error)
             self._engine_failed = True
         else:
-            log.error("the face engine failed (%s); it restarts on the next face screen", error)
+            log.error("the face engine failed (%s); it starts again with the next frame", error)
         with self._wake:
-            self._matching = None if self._target is FaceTarget.MATCH else self._matching
+            matching = self._matching
+        if matching is not None:
+            self._lost(matching)  # what the dead engine saw counts for nothing
         if enrolment is not None:
             self._finish_enrolment(enrolment, FaceEnrolFailure.UNAVAILABLE)
 

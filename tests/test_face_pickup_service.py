@@ -300,3 +300,30 @@ def test_the_engine_dying_fails_the_enrolment_and_a_new_one_starts_it_again(stor
     assert killed.is_set()
     assert rig.flows.of("enrolled") == [6]
     assert store.has_face("R-1")
+
+
+def test_an_engine_no_screen_needs_stops_after_a_while_and_starts_again_when_one_does(
+        store: SqliteStore) -> None:
+    service = FacePickup(store, POLICY, FaceVault.new_key(), ManualClock(), engine_idle_s=0.5)
+    rig = Rig(service, RecordingFlows(), store, service.vault, ManualClock())
+    service.attach(rig.flows)
+    frame = framed("tom_hanks")
+    pids: list[int | None] = []
+
+    async def scenario() -> None:
+        service.set_target(FaceTarget.WATCH)
+        await until(lambda: service.engine_ready, "the engine loaded",
+                    feed=lambda: service.offer_frame(frame))
+        pids.append(service.engine_pid)
+        service.set_target(FaceTarget.NONE)  # home with nobody enrolled waiting: no face screen at all
+        await until(lambda: service.engine_pid is None, "the engine stopped",
+                    feed=lambda: service.offer_frame(frame))
+        pids.append(service.engine_pid)
+        service.set_target(FaceTarget.WATCH)
+        await until(lambda: bool(rig.flows.of("seen")), "a face seen by a new engine",
+                    feed=lambda: service.offer_frame(frame))
+        pids.append(service.engine_pid)
+
+    run_with(rig, scenario)
+    assert pids[0] is not None and pids[1] is None and pids[2] not in (None, pids[0])
+    assert service.engine_pid is None  # stop() closed the engine it made
