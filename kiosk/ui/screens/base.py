@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import ClassVar, Generic, TypeVar
 
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QSizePolicy, QSpacerItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QHBoxLayout,
+    QPushButton,
+    QSizePolicy,
+    QSpacerItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from kiosk.core.flows.views import ScreenId
-from kiosk.ui.widgets import IntentSink
+from kiosk.core.flows.views import Intent, ScreenId
+from kiosk.ui.widgets import IntentSink, touch_button
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +84,33 @@ class ScreenWidget(QWidget, Generic[V]):
         box.setSpacing(SPACING_PX * 2)
         self._flips.append((box, landscape_stretch, portrait_stretch))
         return box
+
+    def beside_picture(self, words: Sequence[QWidget], picture: QWidget) -> None:
+        """The screen's words in a column beside a live camera picture in landscape, above it in portrait:
+        side by side the picture takes the larger share, stacked all the height the words leave."""
+        column = QVBoxLayout()
+        column.setSpacing(20)
+        for widget in words:
+            column.addWidget(widget)
+        column.addItem(self.landscape_spacer())
+        body = self.flip_box(landscape_stretch=(4, 5), portrait_stretch=(0, 1))
+        body.addLayout(column)
+        body.addWidget(picture)
+        self.outer.addLayout(body, 1)
+
+    def footer_cancel_button(self) -> QPushButton:
+        """Cancel, in the footer's first place (a third of its width)."""
+        cancel = touch_button("cancel_button", role="quiet")
+        cancel.clicked.connect(lambda: self._send(Intent.CANCEL))
+        self.footer.addWidget(cancel, 1)
+        return cancel
+
+    def footer_keypad_button(self) -> QPushButton:
+        """The way to the keypad for anyone the camera cannot help: the screen's main button, after Cancel."""
+        keypad = touch_button("keypad_button", role="primary")
+        keypad.clicked.connect(lambda: self._send(Intent.KEYPAD_INSTEAD))
+        self.footer.addWidget(keypad, 2)
+        return keypad
 
     def landscape_spacer(self) -> QSpacerItem:
         """Empty space that grows in landscape only; stacked screens have none to give away."""

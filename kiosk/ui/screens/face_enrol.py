@@ -3,14 +3,14 @@ pictures are looked at, never kept; only numbers computed from them are."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
-from kiosk.core.flows.views import FaceEnrolView, Intent, ScreenId
+from kiosk.core.flows.views import FaceEnrolView, ScreenId
 from kiosk.core.model import FaceGuidance
 from kiosk.ui.camera_preview import FacePreview
 from kiosk.ui.screens.base import ScreenWidget
 from kiosk.ui.screens.pickup_face import face_guidance_text
-from kiosk.ui.widgets import IntentSink, fill, set_button_text, set_label_text, text_label, touch_button
+from kiosk.ui.widgets import IntentSink, fill, set_button_text, set_label_text, text_label
 
 
 class FaceEnrolScreen(ScreenWidget[FaceEnrolView]):
@@ -23,23 +23,9 @@ class FaceEnrolScreen(ScreenWidget[FaceEnrolView]):
         self._guidance = text_label("guidance_label", "title")
         self._progress = text_label("progress_label", "card_title")
         self._hint = text_label("hint_label", "body")
-        info = QVBoxLayout()
-        info.setSpacing(20)
-        info.addWidget(self._title)
-        info.addWidget(self._guidance)
-        info.addWidget(self._progress)
-        info.addWidget(self._hint)
-        info.addItem(self.landscape_spacer())
-
         self.preview = FacePreview(offer_keypad=False)
-        body = self.flip_box(landscape_stretch=(4, 5), portrait_stretch=(0, 1))
-        body.addLayout(info)
-        body.addWidget(self.preview)
-        self.outer.addLayout(body, 1)
-
-        self.cancel_button = touch_button("cancel_button", role="quiet")
-        self.cancel_button.clicked.connect(lambda: self._send(Intent.CANCEL))
-        self.footer.addWidget(self.cancel_button, 1)
+        self.beside_picture([self._title, self._guidance, self._progress, self._hint], self.preview)
+        self.cancel_button = self.footer_cancel_button()
         self.footer.addStretch(2)
         self.finish_layout()
 

@@ -4,9 +4,9 @@ turn the head), and the keypad always one tap away."""
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
-from kiosk.core.flows.views import Intent, PickupFaceView, ScreenId
+from kiosk.core.flows.views import PickupFaceView, ScreenId
 from kiosk.core.model import FaceGuidance
 from kiosk.ui.camera_preview import FacePreview
 from kiosk.ui.screens.base import ScreenWidget
@@ -16,7 +16,6 @@ from kiosk.ui.widgets import (
     set_button_text,
     set_label_text,
     text_label,
-    touch_button,
 )
 
 
@@ -47,28 +46,11 @@ class PickupFaceScreen(ScreenWidget[PickupFaceView]):
         self._guidance = text_label("guidance_label", "title")
         self._error = text_label("error_label", "error")  # "not recognised" in the guidance's place
         self._hint = text_label("hint_label", "body")
-        info = QVBoxLayout()
-        info.setSpacing(20)
-        info.addWidget(self._title)
-        info.addWidget(self._guidance)
-        info.addWidget(self._error)
-        info.addWidget(self._hint)
-        info.addItem(self.landscape_spacer())
-
         self.preview = FacePreview(offer_keypad=True)
-        # As on pickup_scan: side by side the picture takes the larger share; stacked, all the height left.
-        body = self.flip_box(landscape_stretch=(4, 5), portrait_stretch=(0, 1))
-        body.addLayout(info)
-        body.addWidget(self.preview)
-        self.outer.addLayout(body, 1)
-
-        self.cancel_button = touch_button("cancel_button", role="quiet")
-        self.cancel_button.clicked.connect(lambda: self._send(Intent.CANCEL))
+        self.beside_picture([self._title, self._guidance, self._error, self._hint], self.preview)
         # The way out for anyone the camera cannot help: always there, and the screen's main button.
-        self.keypad_button = touch_button("keypad_button", role="primary")
-        self.keypad_button.clicked.connect(lambda: self._send(Intent.KEYPAD_INSTEAD))
-        self.footer.addWidget(self.cancel_button, 1)
-        self.footer.addWidget(self.keypad_button, 2)
+        self.cancel_button = self.footer_cancel_button()
+        self.keypad_button = self.footer_keypad_button()
         self.finish_layout()
 
     def orientation_changed(self, landscape: bool) -> None:

@@ -3,12 +3,12 @@ away."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
-from kiosk.core.flows.views import CodeError, Intent, PickupScanView, ScreenId
+from kiosk.core.flows.views import CodeError, PickupScanView, ScreenId
 from kiosk.ui.camera_preview import CameraPreview
 from kiosk.ui.screens.base import ScreenWidget
-from kiosk.ui.widgets import IntentSink, set_button_text, set_label_text, text_label, touch_button
+from kiosk.ui.widgets import IntentSink, set_button_text, set_label_text, text_label
 
 
 class PickupScanScreen(ScreenWidget[PickupScanView]):
@@ -20,26 +20,10 @@ class PickupScanScreen(ScreenWidget[PickupScanView]):
         self._title = text_label("title_label", "title")
         self._hint = text_label("hint_label", "body")
         self._error = text_label("error_label", "error")
-        info = QVBoxLayout()
-        info.setSpacing(20)
-        info.addWidget(self._title)
-        info.addWidget(self._hint)
-        info.addWidget(self._error)
-        info.addItem(self.landscape_spacer())
-
         self.preview = CameraPreview()
-        # Side by side the picture takes the larger share; stacked it takes all the height the text leaves.
-        body = self.flip_box(landscape_stretch=(4, 5), portrait_stretch=(0, 1))
-        body.addLayout(info)
-        body.addWidget(self.preview)
-        self.outer.addLayout(body, 1)
-
-        self.cancel_button = touch_button("cancel_button", role="quiet")
-        self.cancel_button.clicked.connect(lambda: self._send(Intent.CANCEL))
-        self.keypad_button = touch_button("keypad_button", role="primary")
-        self.keypad_button.clicked.connect(lambda: self._send(Intent.KEYPAD_INSTEAD))
-        self.footer.addWidget(self.cancel_button, 1)
-        self.footer.addWidget(self.keypad_button, 2)
+        self.beside_picture([self._title, self._hint, self._error], self.preview)
+        self.cancel_button = self.footer_cancel_button()
+        self.keypad_button = self.footer_keypad_button()
         self.finish_layout()
 
     def orientation_changed(self, landscape: bool) -> None:
