@@ -42,7 +42,7 @@ class Recorder(Generic[T]):
             self.items.append(item)
             self._changed.notify_all()
 
-    def wait_for(self, count: int, timeout: float = 2.0) -> list[T]:
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[T]:
         with self._changed:
             self._changed.wait_for(lambda: len(self.items) >= count, timeout)
             return list(self.items)
