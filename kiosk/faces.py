@@ -144,6 +144,8 @@ class FacePickup:
         self._unneeded_since: float | None = None
         self._retention: asyncio.TimerHandle | None = None
         self.frames_analysed = 0
+        # Set (on the event loop) when the engine first analyses a frame: models loaded, working memory.
+        self.engine_working: asyncio.Event | None = None
         self.longest_analysis_s = 0.0
 
     # wiring ------------------------------------------------------------------------------------------------
@@ -251,6 +253,7 @@ class FacePickup:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = False
+        self.engine_working = asyncio.Event()
         self._thread = threading.Thread(target=self._run, name="face-pickup")
         self._thread.start()
         self._forget_unused()
@@ -356,6 +359,8 @@ class FacePickup:
         assert self._worker is not None
         analysis = self._worker.analyse(image, encode=encode)
         self._engine_failures = 0
+        if self.frames_analysed == 0 and self.engine_working is not None:
+            self._on_loop(self.engine_working.set)
         self.frames_analysed += 1
         self.longest_analysis_s = max(self.longest_analysis_s, analysis.took_s)
         return analysis

@@ -155,8 +155,7 @@ def children_of(pid: int) -> list[int]:
 def measure_memory(material: FaceMaterial) -> tuple[list[float], list[float]]:
     """The real kiosk (`kiosk.app --benchmark-start`, the demo layout, a camera decoding on home) with one
     enrolled recipient's parcel waiting, so it starts its face engine: resident memory of the kiosk's process
-    and of the engine's, once the models are loaded (the engine announces nothing: its memory is read when
-    it stops growing)."""
+    and of the engine's, once the engine has analysed a frame (the kiosk says so on its standard output)."""
     from kiosk.config import load_config, load_or_create_secrets
     from kiosk.face_vault import FaceVault
     from kiosk.store import SqliteStore
@@ -182,27 +181,15 @@ def measure_memory(material: FaceMaterial) -> tuple[list[float], list[float]]:
                 text=True, cwd=REPO)
             assert process.stdout is not None and process.stdin is not None
             try:
-                for expected in ("ready", "camera ready", "decoding"):
+                for expected in ("ready", "camera ready", "decoding", "face engine working"):
                     line = process.stdout.readline()
                     if not line.startswith(expected):
                         raise RuntimeError(f"kiosk did not report {expected!r}: {line!r}")
-                engine, settled = None, 0.0
-                deadline = time.monotonic() + 60
-                last = -1
-                while time.monotonic() < deadline:  # polled: the child's memory has no event to wait on
-                    children = children_of(process.pid)
-                    if children:
-                        engine = children[0]
-                        now = resident_kib(engine)
-                        if abs(now - last) < 1024 and now > 100 * 1024:  # under 1 MB in half a second
-                            settled = now / 1024
-                            break
-                        last = now
-                    time.sleep(0.5)
-                if engine is None or not settled:
-                    raise RuntimeError("the kiosk started no face engine, or its memory never settled")
+                engines = children_of(process.pid)
+                if len(engines) != 1:
+                    raise RuntimeError(f"one face engine process expected, found {engines}")
+                engine_mb.append(resident_kib(engines[0]) / 1024)
                 kiosk_mb.append(resident_kib(process.pid) / 1024)
-                engine_mb.append(settled)
             finally:
                 process.stdin.close()  # the kiosk quits when its standard input closes
                 process.wait(timeout=30)
