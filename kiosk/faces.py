@@ -103,9 +103,8 @@ class FacePickup:
     """Face pickup for one kiosk. `attach(flows)` before `start()`; `start()` and `stop()` on the event loop.
 
     `worker` is the face engine (a hal.face.worker.FaceWorker; made on first need when None). `face_key` (the
-    secrets file's) makes the vault that seals
-    the encodings at rest; without one (no face_key in the secrets file) nobody can be enrolled, and faces
-    enrolled before cannot be read, so face pickup is off.
+    secrets file's) makes the vault that seals the encodings at rest; without one nobody can be enrolled and
+    faces enrolled before cannot be read, so face pickup is off.
     """
 
     def __init__(
